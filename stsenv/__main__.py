@@ -1,0 +1,5 @@
+import sys
+
+from stsenv.entry import main
+
+sys.exit(main())

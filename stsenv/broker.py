@@ -1,0 +1,96 @@
+"""Credentials for a Source: from the cache when fresh, else refreshed single-flight under the key's lock.
+
+The warm path is `Broker.cached()` alone: one read of one file. Everything below `refresh()` (the lock,
+providers, boto3) is imported only when the cache cannot answer.
+"""
+
+import os
+
+from stsenv import terminal
+from stsenv.cache import CredentialCache, cache_dir
+from stsenv.credentials import SIGNING_MARGIN, required_remaining
+from stsenv.errors import AwsError, ConfigError
+
+DEFAULT_LOCK_TIMEOUT = 60  # seconds to wait for another process's refresh (one STS round trip, retries included)
+DEFAULT_MFA_LOCK_TIMEOUT = 300  # seconds to wait while another process waits for a person to type a code
+# A refresh that fails still serves the previous entry while it has at least this long left.
+FALLBACK_MIN_REMAINING = 60
+
+
+class Options:
+    """How this invocation may get credentials: may it ask a person, and a code given on the command line."""
+
+    def __init__(self, interactive=True, token_code=None, environ=None):
+        self.interactive = interactive
+        self.token_code = token_code
+        self.environ = os.environ if environ is None else environ
+
+
+class Broker:
+    def __init__(self, options):
+        self.options = options
+        self.cache = CredentialCache(cache_dir(options.environ))
+
+    def credentials(self, source):
+        """Fresh enough credentials for `source` as the credentials a user or SDK will hold."""
+        return self.cached(source) or self.refresh(source, required_remaining(source.params.get("duration")))
+
+    def cached(self, source):
+        if not source.cacheable:
+            return None
+        found = self.cache.read(source)
+        if found is not None and found.remaining() > required_remaining(source.params.get("duration")):
+            terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
+            return found
+        return None
+
+    def refresh(self, source, needed):
+        """Credentials with more than `needed` seconds left; at most one process per key calls STS."""
+        from stsenv import providers
+
+        if not source.cacheable:
+            return providers.fetch(source, None, self)
+        timeouts = lock_timeouts(self.options.environ)
+        with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts) as lock:
+            previous = self.cache.read(source)
+            if previous is not None and previous.remaining() > needed:
+                terminal.debug(f"{source.profile} was refreshed by another process while we waited")
+                return previous
+            signer = self.refresh_parent(source.parent)
+            terminal.debug(f"calling STS for {source.profile} ({source.kind})")
+            try:
+                fresh = providers.fetch(source, signer, self, lock)
+            except AwsError as error:
+                if previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
+                    terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
+                    return previous
+                raise
+            self.cache.write(source, fresh)
+            return fresh
+
+    def refresh_parent(self, parent):
+        """The credentials that sign the next STS call: they need only outlive that call."""
+        if parent is None:
+            return None
+        if not parent.cacheable:
+            from stsenv import providers
+
+            return providers.fetch(parent, None, self)
+        found = self.cache.read(parent)
+        if found is not None and found.remaining() > SIGNING_MARGIN:
+            return found
+        return self.refresh(parent, SIGNING_MARGIN)
+
+
+def lock_timeouts(environ):
+    """(plain, mfa) lock wait limits; STSENV_LOCK_TIMEOUT sets the plain one, the MFA one is never shorter."""
+    raw = environ.get("STSENV_LOCK_TIMEOUT")
+    if raw is None:
+        return DEFAULT_LOCK_TIMEOUT, DEFAULT_MFA_LOCK_TIMEOUT
+    try:
+        plain = float(raw)
+    except ValueError:
+        plain = -1
+    if plain <= 0:
+        raise ConfigError(f"STSENV_LOCK_TIMEOUT={raw!r} must be a positive number of seconds")
+    return plain, max(plain, DEFAULT_MFA_LOCK_TIMEOUT)

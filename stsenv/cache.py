@@ -1,0 +1,224 @@
+"""The on-disk credential cache shared by every stsenv process of the user.
+
+One JSON file per cache key in a 0700 directory, written 0600 to a temporary name and `os.replace`d, so a
+reader sees the old file or the new one and needs no lock. Anything odd about a file (not ours, open
+modes, a symlink, not JSON, wrong fields, another key) is a miss, said once on stderr, never used.
+"""
+
+import os
+import stat
+import sys
+import time
+
+from stsenv import jsonfast
+from stsenv.credentials import Credentials
+from stsenv.errors import ConfigError
+
+ENTRY_VERSION = 1
+LONGEST_GRANT = 129600  # GetSessionToken's 36 hours: no STS credentials live longer
+_TEXT_FIELDS = ("key", "profile", "kind", "AccessKeyId", "SecretAccessKey")
+
+
+def cache_dir(environ):
+    """STSENV_CACHE_DIR, else the platform's user cache dir + `stsenv`.
+
+    On Linux this is platformdirs' rule (XDG_CACHE_HOME, else ~/.cache) written out, because importing
+    platformdirs would cost the warm path more than all the rest of its work.
+    """
+    override = environ.get("STSENV_CACHE_DIR")
+    if override:
+        return os.path.abspath(os.path.expanduser(override))
+    if sys.platform.startswith("linux"):
+        base = environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
+        return os.path.join(base, "stsenv")
+    import platformdirs
+
+    return platformdirs.user_cache_dir("stsenv", appauthor=False)
+
+
+def entry_name(profile, key):
+    """File name for a cache key: the profile (readable, for `ls` and `logout`) and a 64-bit FNV-1a of the key.
+
+    The full key is stored inside the entry and compared on read, so the hash only has to spread names,
+    and a pure-Python FNV costs less than importing hashlib.
+    """
+    digest = 0xCBF29CE484222325
+    for byte in key.encode():
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    safe = "".join(c if c.isalnum() or c in "-_.@+=," else f"%{ord(c):02X}" for c in profile)
+    return f"{safe}.{digest:016x}.json"
+
+
+class CredentialCache:
+    """The cache directory: lock-free reads, atomic writes, and the per-key lock."""
+
+    def __init__(self, directory, warn=None):
+        self.directory = directory
+        self._warn = warn or _stderr_once
+
+    def path(self, source):
+        return os.path.join(self.directory, entry_name(source.profile, source.cache_key()))
+
+    # ---- reading (the warm path) ------------------------------------------------------------------
+
+    def read(self, source):
+        """The cached Credentials for `source`, or None: a miss for anything that is not exactly right."""
+        path = self.path(source)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            return self._refuse(path, "it cannot be opened (a symlink?)" if error.errno == 40 else error.strerror)
+        try:
+            problem = _ownership_problem(os.fstat(fd))
+            if problem:
+                return self._refuse(path, problem)
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read(1 << 20)
+        finally:
+            os.close(fd)
+        try:
+            entry = jsonfast.loads(data.decode())
+        except (ValueError, UnicodeDecodeError):
+            return self._refuse(path, "it is not JSON")
+        problem = _entry_problem(entry, source.cache_key())
+        if problem:
+            return self._refuse(path, problem)
+        return Credentials(
+            entry["AccessKeyId"],
+            entry["SecretAccessKey"],
+            entry.get("SessionToken"),
+            entry.get("Expires"),
+            entry.get("Arn"),
+            entry.get("Account"),
+        )
+
+    def _refuse(self, path, why):
+        self._warn(f"stsenv: ignoring cache file {path}: {why}")
+        return None
+
+    # ---- writing (the cold path) ---------------------------------------------------------------------
+
+    def ensure_directory(self):
+        """Create the directory 0700 (whatever the umask), or repair its mode; refuse one that is not ours."""
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            info = os.lstat(self.directory)
+        except OSError as error:
+            raise ConfigError(f"cannot create the cache directory {self.directory}: {error.strerror}", "set STSENV_CACHE_DIR") from None
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"cache directory {self.directory} is not a plain directory (a symlink?)", "remove it or set STSENV_CACHE_DIR")
+        if info.st_uid != os.geteuid():
+            raise ConfigError(f"cache directory {self.directory} belongs to another user", "remove it or set STSENV_CACHE_DIR")
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.chmod(self.directory, 0o700)
+            self._warn(f"stsenv: cache directory {self.directory} was mode {stat.S_IMODE(info.st_mode):04o}; set it to 0700")
+
+    def write(self, source, credentials):
+        """Atomically replace the entry for `source` (mkstemp in the same directory, fsync, os.replace)."""
+        import json
+        import tempfile
+
+        entry = {
+            "version": ENTRY_VERSION,
+            "key": source.cache_key(),
+            "profile": source.profile,
+            "kind": source.kind,
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token,
+            "Expiration": credentials.expiration,
+            "Expires": credentials.expires,
+            "Arn": credentials.arn,
+            "Account": credentials.account,
+            "Written": int(time.time()),
+        }
+        self.ensure_directory()
+        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(entry, handle, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path(source))
+        except BaseException:
+            _remove_quietly(temporary)
+            raise
+
+    def remove(self, path):
+        _remove_quietly(path)
+
+    def entries(self):
+        """(path, entry dict) for every readable entry, for `ls` and `logout`; odd files are skipped."""
+        import json
+
+        try:
+            names = sorted(os.listdir(self.directory))
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            path = os.path.join(self.directory, name)
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    entry = json.load(handle)
+            except (OSError, ValueError):
+                continue
+            if isinstance(entry, dict) and entry.get("version") == ENTRY_VERSION:
+                found.append((path, entry))
+        return found
+
+    def lock(self, source, purpose, tell, timeout):
+        """The per-key lock that makes refresh single-flight (see stsenv.lock)."""
+        from stsenv.lock import KeyLock
+
+        self.ensure_directory()
+        return KeyLock(self.path(source)[: -len(".json")], purpose, tell, timeout)
+
+
+def _ownership_problem(info):
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file"
+    if info.st_uid != os.geteuid():
+        return "it belongs to another user"
+    if info.st_mode & 0o077:
+        return f"its mode is {stat.S_IMODE(info.st_mode):04o}, not 0600"
+    return None
+
+
+def _entry_problem(entry, key):
+    if not isinstance(entry, dict) or entry.get("version") != ENTRY_VERSION:
+        return "unknown format"
+    for field in _TEXT_FIELDS:
+        if not isinstance(entry.get(field), str) or not entry[field]:
+            return f"field {field} is missing or not text"
+    if entry["key"] != key:
+        return "it holds credentials for another configuration"
+    expires = entry.get("Expires")
+    if expires is not None and (type(expires) is not int or not isinstance(entry.get("Expiration"), str)):
+        return "its expiry is not valid"
+    if expires is not None and expires > time.time() + LONGEST_GRANT + 300:
+        return "its expiry is further away than AWS ever grants"
+    for field in ("SessionToken", "Arn", "Account"):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            return f"field {field} is not text"
+    return None
+
+
+_said = set()
+
+
+def _stderr_once(message):
+    if message not in _said:
+        _said.add(message)
+        sys.stderr.write(message + "\n")
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

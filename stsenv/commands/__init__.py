@@ -1,0 +1,1 @@
+"""The commands other than `serve` and `use`, one module each, registered by stsenv.cli."""

@@ -1,0 +1,312 @@
+"""The user's AWS shared config and credentials files, read like botocore reads them, and each profile
+resolved into a `Source` chain. No boto3 here: the warm path runs through this module."""
+
+import os
+
+from stsenv import inifile
+from stsenv.errors import ConfigError
+from stsenv.source import Source
+
+PREFIX = "stsenv_"
+PROFILE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@+=,:/")
+PROFILE_NAME_MAX = 128
+DEFAULT_ROLE_DURATION = 3600
+DEFAULT_MFA_SESSION_DURATION = 43200
+# botocore's "legacy" sts_regional_endpoints mode sends these regions to the global endpoint.
+LEGACY_GLOBAL_REGIONS = frozenset(
+    "ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 aws-global ca-central-1 eu-central-1 eu-north-1 "
+    "eu-west-1 eu-west-2 eu-west-3 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2".split()
+)
+
+
+def check_profile_name(name):
+    """Return `name` if it is a valid profile name; ConfigError otherwise (before it can reach an eval)."""
+    if not name or len(name) > PROFILE_NAME_MAX or not PROFILE_NAME_CHARS.issuperset(name):
+        shown = name if name.isprintable() and len(name) <= 60 else repr(name[:60])
+        raise ConfigError(
+            f"invalid profile name {shown!r}",
+            "use letters, digits and - _ . @ + = , : / only",
+        )
+    return name
+
+
+def config_paths(environ):
+    """(config file, credentials file), honouring AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE."""
+    config = environ.get("AWS_CONFIG_FILE") or "~/.aws/config"
+    credentials = environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    return os.path.expanduser(config), os.path.expanduser(credentials)
+
+
+def _read_ini(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    return inifile.parse(text, path)
+
+
+class AwsConfig:
+    """The merged profiles of the config and credentials files (credentials-file values win, as in botocore)."""
+
+    def __init__(self, environ=None):
+        self.environ = os.environ if environ is None else environ
+        self.config_path, self.credentials_path = config_paths(self.environ)
+        self.profiles = {}
+        self.services = {}
+        self.stray_sections = []
+        for section, values in _read_ini(self.config_path).items():
+            self._add_config_section(section, values)
+        for name, values in _read_ini(self.credentials_path).items():
+            self.profiles.setdefault(name, {}).update(values)
+
+    def _add_config_section(self, section, values):
+        words = section.split()
+        if section == "default" or words == ["profile", "default"]:
+            self.profiles.setdefault("default", {}).update(values)
+        elif len(words) == 2 and words[0] == "profile":
+            self.profiles[words[1]] = values
+        elif len(words) == 2 and words[0] == "services":
+            self.services[words[1]] = values
+        elif len(words) == 1 and words[0] not in ("plugins", "preview"):
+            self.stray_sections.append(section)
+
+    # ---- reading one profile -------------------------------------------------------------------
+
+    def section(self, name):
+        """The merged settings of profile `name`; ConfigError suggesting close names when there is none."""
+        check_profile_name(name)
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise self._unknown_profile(name) from None
+
+    def _unknown_profile(self, name):
+        if name in self.stray_sections:
+            return ConfigError(
+                f"profile {name!r} not found: {self.config_path} has [{name}], but profiles there need [profile {name}]"
+            )
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, list(self.profiles), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else f"profiles are read from {self.config_path}"
+        return ConfigError(f"profile {name!r} not found", hint)
+
+    @staticmethod
+    def value(section, key, default=None):
+        """A setting, where stsenv's prefixed key (`stsenv_role_arn`) wins over botocore's (`role_arn`)."""
+        found = section.get(PREFIX + key)
+        if found is None:
+            found = section.get(key)
+        return default if found in (None, "") else found
+
+    def int_value(self, name, section, key, default, low, high):
+        raw = self.value(section, key)
+        if raw is None:
+            return default
+        try:
+            number = int(raw)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise ConfigError(f"profile {name!r}: {key} = {raw!r} must be a whole number of seconds from {low} to {high}")
+        return number
+
+    # ---- STS endpoint --------------------------------------------------------------------------
+
+    def region(self, section):
+        return self.value(section, "region") or self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+
+    def sts_endpoint(self, section):
+        """{"endpoint": url, "region": signing region} for STS calls made for this profile.
+
+        Order as in botocore: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the `[services]` sts endpoint_url,
+        the profile's endpoint_url; otherwise the regional endpoint (or the global one without a region,
+        or under `sts_regional_endpoints = legacy` for the legacy regions).
+        """
+        region = self.region(section)
+        url = self._configured_endpoint(section)
+        if url:
+            return {"endpoint": url, "region": region or "us-east-1"}
+        mode = self.environ.get("AWS_STS_REGIONAL_ENDPOINTS") or self.value(section, "sts_regional_endpoints") or "regional"
+        if region is None or (mode == "legacy" and region in LEGACY_GLOBAL_REGIONS):
+            return {"endpoint": "https://sts.amazonaws.com", "region": "us-east-1"}
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return {"endpoint": f"https://sts.{region}.{suffix}", "region": region}
+
+    def _configured_endpoint(self, section):
+        ignore = self.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or self.value(section, "ignore_configured_endpoint_urls")
+        if (ignore or "").lower() == "true":
+            return None
+        services = self.services.get(self.value(section, "services") or "", {})
+        nested_sts = inifile.nested(services.get("sts", ""))
+        return (
+            self.environ.get("AWS_ENDPOINT_URL_STS")
+            or self.environ.get("AWS_ENDPOINT_URL")
+            or nested_sts.get("endpoint_url")
+            or self.value(section, "endpoint_url")
+        )
+
+    # ---- resolving a profile into a Source chain ------------------------------------------------
+
+    def resolve(self, name, _seen=()):
+        """The Source chain that yields profile `name`'s credentials."""
+        if name in _seen:
+            raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
+        section = self.section(name)
+        seen = _seen + (name,)
+        role_arn = self.value(section, "role_arn")
+        if role_arn:
+            return self._assume_role(name, section, role_arn, seen)
+        return self._own_credentials(name, section, seen)
+
+    def _assume_role(self, name, section, role_arn, seen):
+        parent = self._role_signer(name, section, seen)
+        params = {
+            "role_arn": role_arn,
+            "session_name": self.value(section, "role_session_name") or default_session_name(self.environ),
+            "duration": self.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
+            **self.sts_endpoint(section),
+        }
+        external_id = self.value(section, "external_id")
+        if external_id:
+            params["external_id"] = external_id
+        if parent.kind == "assume-role" and params["duration"] > 3600:
+            raise ConfigError(
+                f"profile {name!r} asks for duration_seconds = {params['duration']}, but its source "
+                f"{parent.profile!r} is itself a role, and AWS limits role chaining to 3600 seconds",
+                "set duration_seconds to 3600 or less",
+            )
+        mfa_serial = self.value(section, "mfa_serial") or self.value(self.section(parent.profile), "mfa_serial")
+        private = self.mfa_settings(section, self.section(parent.profile))
+        if mfa_serial and self._can_open_mfa_session(parent):
+            parent = self.mfa_session(parent.profile, mfa_serial, parent, private)
+        elif mfa_serial:
+            params["mfa_serial"] = mfa_serial
+        return Source("assume-role", name, params, parent, private=private)
+
+    @staticmethod
+    def _can_open_mfa_session(signer):
+        """GetSessionToken needs long-lived keys: AWS refuses it with session credentials."""
+        return signer.kind in ("static", "environment") and not signer.private.get("session_token")
+
+    def mfa_settings(self, *sections):
+        """How to get an MFA code (mfa_process, TOTP secret sources), first found in `sections`."""
+        settings = {}
+        for key in ("mfa_process", "mfa_totp_secret_process", "mfa_totp_secret_file"):
+            for section in sections:
+                found = self.value(section, key)
+                if found:
+                    settings[key] = found
+                    break
+        return settings
+
+    def mfa_session(self, name, mfa_serial, signer, private):
+        """A GetSessionToken session with MFA on long-lived keys, cached under the keys' own profile,
+        so that every role sourcing from them reuses one code until the session ends."""
+        if not self._can_open_mfa_session(signer):
+            raise ConfigError(
+                f"profile {name!r} holds session credentials (aws_session_token), and AWS refuses GetSessionToken with those",
+                "give the profile long-lived keys, or put mfa_serial on the roles that source from it",
+            )
+        section = self.section(name)
+        params = {
+            "mfa_serial": mfa_serial,
+            "duration": self.int_value(
+                name, section, "mfa_session_duration", DEFAULT_MFA_SESSION_DURATION, 900, 129600
+            ),
+            **self.sts_endpoint(section),
+        }
+        return Source("mfa-session", name, params, signer, private=private)
+
+    def _role_signer(self, name, section, seen):
+        source_profile = self.value(section, "source_profile")
+        credential_source = self.value(section, "credential_source")
+        if source_profile and credential_source:
+            raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
+        if source_profile:
+            return self._as_signer(source_profile, seen)
+        if credential_source == "Environment":
+            return self._environment(name)
+        if credential_source:
+            raise ConfigError(
+                f"profile {name!r}: credential_source = {credential_source} is not supported by stsenv",
+                "use Environment, or a source_profile",
+            )
+        raise ConfigError(
+            f"profile {name!r} has a role but no source of credentials to assume it with",
+            f"add stsenv_source_profile (or source_profile) to [profile {name}]",
+        )
+
+    def _as_signer(self, name, seen):
+        """A profile used as a source: its static keys win over its own role, as in botocore."""
+        section = self.section(name)
+        if self._has_static_keys(section):
+            return self._static(name, section)
+        served = served_profile(section.get("credential_process"))
+        if served is not None and served != name:
+            return self.resolve(served, seen + (name,))
+        return self.resolve(name, seen)
+
+    def _own_credentials(self, name, section, seen):
+        if self._has_static_keys(section):
+            static = self._static(name, section)
+            mfa_serial = self.value(section, "mfa_serial")
+            return self.mfa_session(name, mfa_serial, static, self.mfa_settings(section)) if mfa_serial else static
+        command = section.get("credential_process")
+        served = served_profile(command)
+        if served == name:
+            raise ConfigError(
+                f"profile {name!r} runs `stsenv serve {name}` but names no role or keys for stsenv",
+                f"add stsenv_role_arn and stsenv_source_profile, e.g. `stsenv configure {name} --role-arn ARN --source-profile SRC`",
+            )
+        if served is not None:
+            return self.resolve(served, seen)
+        if command:
+            return Source("process", name, {"command": command})
+        raise ConfigError(
+            f"profile {name!r} has no credentials",
+            "it needs keys, a role_arn with a source, or a credential_process",
+        )
+
+    @staticmethod
+    def _has_static_keys(section):
+        return bool(section.get("aws_access_key_id") and section.get("aws_secret_access_key"))
+
+    @staticmethod
+    def _static(name, section):
+        secrets = {"secret_access_key": section["aws_secret_access_key"]}
+        if section.get("aws_session_token"):
+            secrets["session_token"] = section["aws_session_token"]
+        return Source("static", name, {"access_key_id": section["aws_access_key_id"]}, private=secrets)
+
+    def _environment(self, name):
+        key_id = self.environ.get("AWS_ACCESS_KEY_ID")
+        secret = self.environ.get("AWS_SECRET_ACCESS_KEY")
+        if not key_id or not secret:
+            raise ConfigError(f"profile {name!r} uses credential_source = Environment, but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not set")
+        secrets = {"secret_access_key": secret}
+        if self.environ.get("AWS_SESSION_TOKEN"):
+            secrets["session_token"] = self.environ["AWS_SESSION_TOKEN"]
+        return Source("environment", name, {"access_key_id": key_id}, private=secrets)
+
+
+def served_profile(command):
+    """The profile X of a `credential_process = stsenv serve X` line, or None for any other command."""
+    words = (command or "").split()
+    for start, word in enumerate(words):  # `stsenv serve X`, `/path/to/stsenv serve X`, `python -m stsenv serve X`
+        if os.path.basename(word) == "stsenv":
+            rest = words[start + 1 :]
+            return rest[1] if len(rest) >= 2 and rest[0] == "serve" else None
+    return None
+
+
+def default_session_name(environ):
+    """A stable session name (`stsenv-alice`), so CloudTrail shows who it was and the cache key stays put."""
+    user = environ.get("USER") or environ.get("USERNAME") or "user"
+    allowed = "".join(c for c in user if c.isalnum() or c in "+=,.@_-")
+    return f"stsenv-{allowed or 'user'}"[:64]

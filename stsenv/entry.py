@@ -1,0 +1,78 @@
+"""The console script: `serve` and a plain `use` are dispatched before argparse or boto3 are imported.
+
+Errors become one `stsenv:` line on stderr and design.md's exit code, never a traceback (unless --debug).
+"""
+
+import os
+import sys
+
+from stsenv.errors import StsenvError
+
+USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--debug" in argv:
+        os.environ["STSENV_DEBUG"] = "1"
+        argv = [word for word in argv if word != "--debug"]
+    try:
+        return _dispatch(argv)
+    except StsenvError as error:
+        return _report(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        return _report("interrupted", 130)
+    except BrokenPipeError:
+        return 141
+    except Exception as error:  # a bug: say so in one line, with the traceback only under --debug
+        if os.environ.get("STSENV_DEBUG") == "1":
+            import traceback
+
+            from stsenv import redact
+
+            sys.stderr.write(redact.scrub(traceback.format_exc()))
+        return _report(f"internal error ({type(error).__name__}); run with --debug for details and report it", 70)
+
+
+def _dispatch(argv):
+    if len(argv) == 2 and argv[0] == "serve" and not argv[1].startswith("-"):
+        from stsenv.serve import serve
+
+        return serve(argv[1])
+    simple_use = _simple_use(argv)
+    if simple_use is not None:
+        from stsenv.use import use
+
+        return use(**simple_use)
+    from stsenv.cli import run
+
+    return run(argv)
+
+
+def _simple_use(argv):
+    """`use PROFILE [--shell S] [--format F] [--non-interactive]` without argparse; None for anything else
+    (which argparse then parses, with its help and errors)."""
+    if len(argv) < 2 or argv[0] != "use" or argv[1].startswith("-") and argv[1] != "-":
+        return None
+    options = {"profile": argv[1]}
+    words = iter(argv[2:])
+    for word in words:
+        if word == "--non-interactive":
+            options["interactive"] = False
+        elif word in USE_FLAGS_WITH_VALUE:
+            value = next(words, None)
+            if value is None or value.startswith("-"):
+                return None
+            options[USE_FLAGS_WITH_VALUE[word]] = value
+        else:
+            return None
+    if options.get("shell", "bash") not in ("bash", "zsh", "fish") or options.get("fmt", "shell") not in ("shell", "json", "dotenv"):
+        return None
+    return options
+
+
+def _report(message, code):
+    from stsenv import redact
+
+    sys.stderr.write(f"stsenv: {redact.scrub(message)}\n")
+    return code

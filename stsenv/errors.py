@@ -1,0 +1,46 @@
+"""The errors stsenv reports, each carrying the exit code that design.md assigns to it."""
+
+EXIT_AWS = 1
+EXIT_USAGE = 2
+EXIT_MFA = 3
+EXIT_LOCK = 4
+
+
+class StsenvError(Exception):
+    """A failure the user can act on: printed as one `stsenv:` line, never as a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message, hint=None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self):
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(StsenvError):
+    """Bad usage or configuration (exit 2)."""
+
+
+class AwsError(StsenvError):
+    """AWS or the network refused or failed (exit 1)."""
+
+    exit_code = EXIT_AWS
+
+    def __init__(self, message, hint=None, code=None):
+        super().__init__(message, hint)
+        self.code = code
+
+
+class MfaUnavailable(StsenvError):
+    """An MFA code was needed and none could be had (exit 3)."""
+
+    exit_code = EXIT_MFA
+
+
+class LockTimeout(StsenvError):
+    """Waiting for another stsenv process ran out of time (exit 4)."""
+
+    exit_code = EXIT_LOCK

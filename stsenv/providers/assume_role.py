@@ -1,0 +1,25 @@
+"""AssumeRole, with external id, session name, duration and (when the role itself asks) an MFA code."""
+
+from stsenv import sts
+
+
+def fetch(source, signer, broker, lock):
+    params = source.params
+
+    def assume(code=None):
+        return sts.assume_role(
+            signer,
+            params,
+            RoleArn=params["role_arn"],
+            RoleSessionName=params["session_name"],
+            DurationSeconds=params["duration"],
+            ExternalId=params.get("external_id"),
+            SerialNumber=params.get("mfa_serial"),
+            TokenCode=code,
+        )
+
+    if params.get("mfa_serial"):
+        from stsenv import mfa
+
+        return mfa.with_code(source, params["mfa_serial"], broker, lock, assume)
+    return assume()

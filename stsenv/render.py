@@ -1,0 +1,110 @@
+"""What `use` and `serve` print: export blocks for bash, zsh and fish, dotenv, JSON, credential_process JSON.
+
+Every value is quoted for its shell, and every name is checked, because the output is `eval`ed.
+"""
+
+from stsenv import jsonfast
+from stsenv.errors import ConfigError
+
+SHELLS = ("bash", "zsh", "fish")
+FORMATS = ("shell", "json", "dotenv")
+
+# Every variable `use` may set; `use --clear` unsets all of them (design.md, "The contract with the shells").
+CONTRACT_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SESSION_EXPIRES",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_SESSION_EXPIRATION",
+    "STSENV_PROFILE",
+    "STSENV_IDENTITY",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+# Unset by `use`: a profile variable beside environment credentials confuses SDKs.
+CONFLICTING_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_REST = _NAME_START | frozenset("0123456789")
+
+
+def environment(credentials, profile, region, previous_profile=None):
+    """(variables to set, variables to unset) for `use PROFILE`."""
+    values = {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+    }
+    unset = list(CONFLICTING_VARIABLES)
+    for name, value in (
+        ("AWS_SESSION_TOKEN", credentials.session_token),
+        ("AWS_SESSION_EXPIRES", None if credentials.expires is None else str(credentials.expires)),
+        ("AWS_CREDENTIAL_EXPIRATION", credentials.expiration),
+        ("AWS_SESSION_EXPIRATION", credentials.expiration),
+    ):
+        if value is None:
+            unset.append(name)
+        else:
+            values[name] = value
+    values["STSENV_PROFILE"] = profile
+    values["STSENV_IDENTITY"] = credentials.identity or profile
+    if region:
+        values["AWS_REGION"] = values["AWS_DEFAULT_REGION"] = region
+    if previous_profile and previous_profile != profile:
+        values["STSENV_PREVIOUS_PROFILE"] = previous_profile
+    return values, unset
+
+
+def clear_environment():
+    return {}, list(CONTRACT_VARIABLES)
+
+
+def block(values, unset, shell, fmt="shell"):
+    """The text `use` prints in format `fmt` for `shell`."""
+    for name in list(values) + list(unset):
+        _check_name(name)
+    if fmt == "json":
+        return jsonfast.dumps_flat(values) + "\n"
+    if fmt == "dotenv":
+        return "".join(f"{name}={_dotenv_quote(value)}\n" for name, value in values.items())
+    if shell == "fish":
+        lines = [f"set -e {name};" for name in unset]
+        lines += [f"set -gx {name} {fish_quote(value)};" for name, value in values.items()]
+    else:
+        lines = [f"unset {name};" for name in unset]
+        lines += [f"export {name}={posix_quote(value)};" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def process_json(credentials):
+    """credential_process output: Version 1, Expiration with an explicit UTC offset."""
+    return jsonfast.dumps_flat(credentials.process_output()) + "\n"
+
+
+def posix_quote(value):
+    """Single quotes for bash and zsh; a `'` becomes `'\\''`."""
+    _check_value(value)
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def fish_quote(value):
+    """Single quotes for fish, which interprets `\\\\` and `\\'` inside them: escape backslash first."""
+    _check_value(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _dotenv_quote(value):
+    _check_value(value)
+    if value and all(c.isalnum() or c in "+/=_-.:@," for c in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def _check_name(name):
+    if not name or name[0] not in _NAME_START or not _NAME_REST.issuperset(name):
+        raise ConfigError(f"refusing to print an invalid variable name {name!r}")
+
+
+def _check_value(value):
+    if "\0" in value:
+        raise ConfigError("refusing to print a value with a NUL byte: no shell variable can hold it")

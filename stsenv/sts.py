@@ -1,0 +1,111 @@
+"""The only module that imports boto3: one function per STS operation, AWS's refusals turned into one line.
+
+Every call goes to the endpoint the profile decided (config.sts_endpoint), signed with the credentials
+given, never with whatever botocore would find in the environment.
+"""
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from botocore.exceptions import ReadTimeoutError
+from botocore.parsers import ResponseParserError
+
+from stsenv.credentials import Credentials
+from stsenv.errors import AwsError
+
+# Throttling and 5xx are retried by botocore's standard mode, a bounded number of times.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="stsenv",
+)
+
+HINTS = {
+    "AccessDenied": "check the role's trust policy and the permissions of the credentials that sign the call",
+    "ExpiredToken": "the credentials signing the call have expired: run `stsenv logout` for the source profile and try again",
+    "InvalidClientTokenId": "the access key is not valid: check the keys of the source profile",
+    "SignatureDoesNotMatch": "the secret key does not match the access key: check the source profile's keys",
+    "ValidationError": "check the value named above against the limits in `stsenv --help`",
+    "Throttling": "STS is throttling this account: wait a moment and try again",
+    "RegionDisabledException": "activate STS in this region (IAM > Account settings) or use another region",
+    "MalformedPolicyDocument": "check the session policy JSON",
+    "PackedPolicyTooLarge": "shorten the session policy or tags",
+    "IDPRejectedClaim": "the identity provider's token was refused: get a fresh one",
+    "InvalidIdentityToken": "the web identity token is not valid: get a fresh one",
+    "ExpiredTokenException": "the token has expired: get a fresh one",
+    "InvalidAuthorizationMessageException": "the message is not a complete encoded authorization message",
+}
+
+
+def _client(signer, call):
+    session = botocore.session.Session()
+    session.set_config_variable("profile", None)  # never resolve credentials or settings of AWS_PROFILE
+    kwargs = {}
+    if signer is not None:
+        kwargs = {
+            "aws_access_key_id": signer.access_key_id,
+            "aws_secret_access_key": signer.secret_access_key,
+            "aws_session_token": signer.session_token,
+        }
+    return boto3.session.Session(botocore_session=session).client(
+        "sts", region_name=call["region"], endpoint_url=call["endpoint"], config=CLIENT_CONFIG, **kwargs
+    )
+
+
+def call(operation, signer, endpoint, **parameters):
+    """Run one STS operation (`operation` is the boto3 method name); AwsError with a hint on any failure.
+
+    `endpoint` is {"endpoint": url, "region": signing region}. Parameters that are None are left out.
+    """
+    parameters = {name: value for name, value in parameters.items() if value is not None}
+    action = "".join(word.capitalize() for word in operation.split("_"))
+    try:
+        return getattr(_client(signer, endpoint), operation)(**parameters)
+    except ClientError as error:
+        raise _refusal(action, error) from None
+    except (BotoConnectionError, ReadTimeoutError) as error:
+        raise AwsError(f"{action}: cannot reach STS at {endpoint['endpoint']} ({type(error).__name__})", "check the network, endpoint_url and region") from None
+    except ResponseParserError:
+        raise AwsError(f"{action}: STS at {endpoint['endpoint']} sent a response that is not STS XML", "check endpoint_url / AWS_ENDPOINT_URL_STS") from None
+    except BotoCoreError as error:
+        raise AwsError(f"{action} failed: {error}") from None
+
+
+def _refusal(action, error):
+    details = error.response.get("Error", {})
+    code = details.get("Code") or "Unknown"
+    message = details.get("Message") or str(error)
+    hint = HINTS.get(code)
+    if code in ("SignatureDoesNotMatch", "InvalidSignatureException", "RequestExpired") and "expired" in message.lower():
+        hint = "this machine's clock is off: sync it (e.g. `timedatectl set-ntp true`) and try again"
+    if code == "AccessDenied" and "MultiFactorAuthentication" in message:
+        hint = "the MFA code was wrong, expired or already used: wait for the next code"
+    return AwsError(f"{action} refused: {code}: {message}", hint, code=code)
+
+
+def credentials_from(response, arn=None):
+    """A Credentials value from the `Credentials` element of an STS response."""
+    issued = response["Credentials"]
+    arn = arn or (response.get("AssumedRoleUser") or response.get("FederatedUser") or {}).get("Arn")
+    return Credentials(
+        issued["AccessKeyId"],
+        issued["SecretAccessKey"],
+        issued.get("SessionToken"),
+        int(issued["Expiration"].timestamp()),
+        arn,
+    )
+
+
+def assume_role(signer, endpoint, **parameters):
+    return credentials_from(call("assume_role", signer, endpoint, **parameters))
+
+
+def get_session_token(signer, endpoint, **parameters):
+    return credentials_from(call("get_session_token", signer, endpoint, **parameters))
+
+
+def get_caller_identity(signer, endpoint):
+    response = call("get_caller_identity", signer, endpoint)
+    return {key: response[key] for key in ("UserId", "Account", "Arn")}

@@ -1,0 +1,38 @@
+"""`stsenv use PROFILE`: the block of statements that puts a profile's credentials into a shell."""
+
+import os
+import sys
+
+from stsenv import render
+from stsenv.broker import Broker, Options
+from stsenv.config import AwsConfig
+from stsenv.errors import ConfigError
+
+
+def default_shell(environ):
+    """STSENV_SHELL, else the basename of $SHELL when it is one we speak, else bash."""
+    for candidate in (environ.get("STSENV_SHELL"), os.path.basename(environ.get("SHELL") or "")):
+        if candidate in render.SHELLS:
+            return candidate
+    return "bash"
+
+
+def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False):
+    environ = os.environ
+    shell = shell or default_shell(environ)
+    if clear:
+        values, unset = render.clear_environment()
+    else:
+        if profile == "-":
+            profile = environ.get("STSENV_PREVIOUS_PROFILE")
+            if not profile:
+                raise ConfigError("no previous profile in this shell", "`stsenv use -` switches back after a second `stsenv use`")
+        if not profile:
+            raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
+        config = AwsConfig(environ)
+        source = config.resolve(profile)
+        credentials = Broker(Options(interactive, token_code, environ)).credentials(source)
+        region = config.value(config.section(profile), "region")
+        values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"))
+    sys.stdout.write(render.block(values, unset, shell, fmt))
+    return 0

@@ -1,0 +1,117 @@
+"""Fixtures: a strict local STS (moto behind tests/localsts.py) and, for every test, a temporary HOME with
+its own AWS config, credentials file and stsenv cache. Only 127.0.0.1 is ever contacted."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from localsts import LocalSTS
+
+BIN = os.path.dirname(sys.executable)
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="session")
+def sts_server():
+    server = LocalSTS().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sts(sts_server):
+    """The local STS, reset: no users, roles, calls or faults from other tests."""
+    sts_server.reset()
+    return sts_server
+
+
+class Home:
+    """A temporary HOME for one test: the environment every process of the test runs with, and its files."""
+
+    def __init__(self, root, sts):
+        self.root = root
+        self.sts = sts
+        self.path = root / "home"
+        (self.path / ".aws").mkdir(parents=True)
+        self.config = self.path / ".aws" / "config"
+        self.credentials = self.path / ".aws" / "credentials"
+        self.cache = root / "cache"
+        self.env = {
+            "HOME": str(self.path),
+            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "LANG": "C.UTF-8",
+            "USER": "tester",
+            "AWS_CONFIG_FILE": str(self.config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
+            "AWS_ENDPOINT_URL_STS": sts.url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "STSENV_CACHE_DIR": str(self.cache),
+            "NO_PROXY": "127.0.0.1,localhost",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def write_config(self, text):
+        self.config.write_text(text)
+
+    def write_credentials(self, text):
+        self.credentials.write_text(text)
+
+    def stsenv(self, *args, input=None, env=None, timeout=60):
+        """Run the installed `stsenv` console script; the CompletedProcess, text mode."""
+        return subprocess.run(
+            ["stsenv", *args], input=input, capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=timeout
+        )
+
+    def aws(self, *args, env=None, timeout=60):
+        """Run the real aws CLI in this HOME."""
+        return subprocess.run(
+            ["aws", *args], capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=timeout
+        )
+
+    def cache_entries(self):
+        """The cache's JSON entries, parsed, by file name."""
+        if not self.cache.exists():
+            return {}
+        return {p.name: json.loads(p.read_text()) for p in self.cache.glob("*.json")}
+
+
+@pytest.fixture
+def home(tmp_path, sts):
+    return Home(tmp_path, sts)
+
+
+class World:
+    """A user `alice` with keys in [base], a role Admin, and both config styles pointing at it."""
+
+    def __init__(self, home, sts):
+        self.alice = sts.create_user("alice")
+        self.role_arn = sts.create_role("Admin")
+        home.write_credentials(
+            "[base]\n"
+            f"aws_access_key_id = {self.alice['access_key_id']}\n"
+            f"aws_secret_access_key = {self.alice['secret_access_key']}\n"
+        )
+        home.write_config(
+            "# the user's own comment\n"
+            "[default]\n"
+            "region = us-east-1\n\n"
+            "[profile prod]\n"
+            "credential_process = stsenv serve prod\n"
+            f"stsenv_role_arn = {self.role_arn}\n"
+            "stsenv_source_profile = base\n"
+            "region = eu-west-1\n\n"
+            "[profile prod-role]\n"
+            f"role_arn = {self.role_arn}\n"
+            "source_profile = base\n\n"
+            "[profile prod-served]\n"
+            "credential_process = stsenv serve prod-role\n"
+        )
+
+
+@pytest.fixture
+def world(home, sts):
+    return World(home, sts)
+
