@@ -66,7 +66,7 @@ class CredentialCache:
         path = self.path(source)
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as error:
             return self._refuse(path, "it cannot be opened (a symlink?)" if error.errno == 40 else error.strerror)

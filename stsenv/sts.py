@@ -4,6 +4,8 @@ Every call goes to the endpoint the profile decided (config.sts_endpoint), signe
 given, never with whatever botocore would find in the environment.
 """
 
+import os
+
 import boto3
 import botocore.session
 from botocore.config import Config
@@ -40,8 +42,11 @@ HINTS = {
 
 
 def _client(signer, call):
-    session = botocore.session.Session()
-    session.set_config_variable("profile", None)  # never resolve credentials or settings of AWS_PROFILE
+    # stsenv has already read the config files; botocore reading them again would only add ways to fail
+    # (AWS_PROFILE naming the very profile being served, a file botocore cannot parse).
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    session.set_config_variable("config_file", os.devnull)
+    session.set_config_variable("credentials_file", os.devnull)
     kwargs = {}
     if signer is not None:
         kwargs = {
@@ -95,7 +100,14 @@ def credentials_from(response, arn=None):
         issued.get("SessionToken"),
         int(issued["Expiration"].timestamp()),
         arn,
+        account_of(arn),
     )
+
+
+def account_of(arn):
+    """The account id field of an ARN, or None."""
+    parts = (arn or "").split(":")
+    return parts[4] or None if len(parts) > 5 else None
 
 
 def assume_role(signer, endpoint, **parameters):

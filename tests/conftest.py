@@ -105,9 +105,11 @@ class World:
             "region = eu-west-1\n\n"
             "[profile prod-role]\n"
             f"role_arn = {self.role_arn}\n"
-            "source_profile = base\n\n"
+            "source_profile = base\n"
+            "region = us-east-1\n\n"
             "[profile prod-served]\n"
             "credential_process = stsenv serve prod-role\n"
+            "region = us-east-1\n"
         )
 
 

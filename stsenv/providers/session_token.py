@@ -11,5 +11,6 @@ def fetch(source, signer, broker, lock):
         return sts.get_session_token(signer, params, DurationSeconds=params["duration"], SerialNumber=serial, TokenCode=code)
 
     session = mfa.with_code(source, serial, broker, lock, open_session)
-    session.arn = sts.get_caller_identity(session, params)["Arn"]
+    identity = sts.get_caller_identity(session, params)  # GetSessionToken does not say who the session is
+    session.arn, session.account = identity["Arn"], identity["Account"]
     return session
