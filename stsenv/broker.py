@@ -44,8 +44,11 @@ class Broker:
             return found
         return None
 
-    def refresh(self, source, needed):
-        """Credentials with more than `needed` seconds left; at most one process per key calls STS."""
+    def refresh(self, source, needed, fall_back=True):
+        """Credentials with more than `needed` seconds left; at most one process per key calls STS.
+
+        When STS fails and `fall_back` is true, the previous entry is used while it is still valid.
+        """
         from stsenv import providers
 
         if not source.cacheable:
@@ -61,7 +64,7 @@ class Broker:
             try:
                 fresh = providers.fetch(source, signer, self, lock)
             except AwsError as error:
-                if previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
+                if fall_back and previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
                     terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
                     return previous
                 raise
@@ -83,14 +86,22 @@ class Broker:
 
 
 def lock_timeouts(environ):
-    """(plain, mfa) lock wait limits; STSENV_LOCK_TIMEOUT sets the plain one, the MFA one is never shorter."""
-    raw = environ.get("STSENV_LOCK_TIMEOUT")
+    """(plain, mfa) lock wait limits from STSENV_LOCK_TIMEOUT and STSENV_MFA_LOCK_TIMEOUT.
+
+    The MFA limit applies while the holder waits for a person to type a code, and is never shorter.
+    """
+    plain = _seconds(environ, "STSENV_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+    return plain, max(plain, _seconds(environ, "STSENV_MFA_LOCK_TIMEOUT", DEFAULT_MFA_LOCK_TIMEOUT))
+
+
+def _seconds(environ, name, default):
+    raw = environ.get(name)
     if raw is None:
-        return DEFAULT_LOCK_TIMEOUT, DEFAULT_MFA_LOCK_TIMEOUT
+        return default
     try:
-        plain = float(raw)
+        seconds = float(raw)
     except ValueError:
-        plain = -1
-    if plain <= 0:
-        raise ConfigError(f"STSENV_LOCK_TIMEOUT={raw!r} must be a positive number of seconds")
-    return plain, max(plain, DEFAULT_MFA_LOCK_TIMEOUT)
+        seconds = -1
+    if not seconds > 0:
+        raise ConfigError(f"{name}={raw!r} must be a positive number of seconds")
+    return seconds

@@ -153,19 +153,26 @@ class AwsConfig:
 
     # ---- resolving a profile into a Source chain ------------------------------------------------
 
-    def resolve(self, name, _seen=()):
-        """The Source chain that yields profile `name`'s credentials."""
+    def resolve(self, name, _seen=(), _mfa=None):
+        """The Source chain that yields profile `name`'s credentials.
+
+        `_mfa` is (serial, settings) of a role further up the chain: the MFA session is opened on the
+        long-lived keys at the root of the chain when there are such keys, so that one code serves every
+        role that sources from them.
+        """
         if name in _seen:
             raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
         section = self.section(name)
         seen = _seen + (name,)
         role_arn = self.value(section, "role_arn")
         if role_arn:
-            return self._assume_role(name, section, role_arn, seen)
-        return self._own_credentials(name, section, seen)
+            return self._assume_role(name, section, role_arn, seen, _mfa)
+        return self._own_credentials(name, section, seen, _mfa)
 
-    def _assume_role(self, name, section, role_arn, seen):
-        parent = self._role_signer(name, section, seen)
+    def _assume_role(self, name, section, role_arn, seen, mfa):
+        own_serial = self.value(section, "mfa_serial")
+        wanted = (own_serial, self.mfa_settings(section)) if own_serial else mfa
+        parent = self._role_signer(name, section, seen, wanted)
         params = {
             "role_arn": role_arn,
             "session_name": self.value(section, "role_session_name") or default_session_name(self.environ),
@@ -181,57 +188,26 @@ class AwsConfig:
                 f"{parent.profile!r} is itself a role, and AWS limits role chaining to 3600 seconds",
                 "set duration_seconds to 3600 or less",
             )
-        mfa_serial = self.value(section, "mfa_serial") or self.value(self.section(parent.profile), "mfa_serial")
-        private = self.mfa_settings(section, self.section(parent.profile))
-        if mfa_serial and self._can_open_mfa_session(parent):
-            parent = self.mfa_session(parent.profile, mfa_serial, parent, private)
-        elif mfa_serial:
-            params["mfa_serial"] = mfa_serial
+        private = {}
+        if own_serial and not any(node.kind == "mfa-session" for node in parent.chain()):
+            params["mfa_serial"] = own_serial  # no long-lived keys to open a session on: the role call carries the code
+            private = wanted[1]
         return Source("assume-role", name, params, parent, private=private)
 
-    @staticmethod
-    def _can_open_mfa_session(signer):
-        """GetSessionToken needs long-lived keys: AWS refuses it with session credentials."""
-        return signer.kind in ("static", "environment") and not signer.private.get("session_token")
+    def mfa_settings(self, section):
+        """How to get an MFA code: mfa_process, or a TOTP secret from a command or a file."""
+        keys = ("mfa_process", "mfa_totp_secret_process", "mfa_totp_secret_file")
+        return {key: self.value(section, key) for key in keys if self.value(section, key)}
 
-    def mfa_settings(self, *sections):
-        """How to get an MFA code (mfa_process, TOTP secret sources), first found in `sections`."""
-        settings = {}
-        for key in ("mfa_process", "mfa_totp_secret_process", "mfa_totp_secret_file"):
-            for section in sections:
-                found = self.value(section, key)
-                if found:
-                    settings[key] = found
-                    break
-        return settings
-
-    def mfa_session(self, name, mfa_serial, signer, private):
-        """A GetSessionToken session with MFA on long-lived keys, cached under the keys' own profile,
-        so that every role sourcing from them reuses one code until the session ends."""
-        if not self._can_open_mfa_session(signer):
-            raise ConfigError(
-                f"profile {name!r} holds session credentials (aws_session_token), and AWS refuses GetSessionToken with those",
-                "give the profile long-lived keys, or put mfa_serial on the roles that source from it",
-            )
-        section = self.section(name)
-        params = {
-            "mfa_serial": mfa_serial,
-            "duration": self.int_value(
-                name, section, "mfa_session_duration", DEFAULT_MFA_SESSION_DURATION, 900, 129600
-            ),
-            **self.sts_endpoint(section),
-        }
-        return Source("mfa-session", name, params, signer, private=private)
-
-    def _role_signer(self, name, section, seen):
+    def _role_signer(self, name, section, seen, mfa):
         source_profile = self.value(section, "source_profile")
         credential_source = self.value(section, "credential_source")
         if source_profile and credential_source:
             raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
         if source_profile:
-            return self._as_signer(source_profile, seen)
+            return self._as_signer(source_profile, seen, mfa)
         if credential_source == "Environment":
-            return self._environment(name)
+            return self._with_mfa_session(self._environment(name), mfa)
         if credential_source:
             raise ConfigError(
                 f"profile {name!r}: credential_source = {credential_source} is not supported by stsenv",
@@ -242,21 +218,19 @@ class AwsConfig:
             f"add stsenv_source_profile (or source_profile) to [profile {name}]",
         )
 
-    def _as_signer(self, name, seen):
+    def _as_signer(self, name, seen, mfa):
         """A profile used as a source: its static keys win over its own role, as in botocore."""
         section = self.section(name)
         if self._has_static_keys(section):
-            return self._static(name, section)
+            return self._static_keys(name, section, mfa)
         served = served_profile(section.get("credential_process"))
         if served is not None and served != name:
-            return self.resolve(served, seen + (name,))
-        return self.resolve(name, seen)
+            return self.resolve(served, seen + (name,), mfa)
+        return self.resolve(name, seen, mfa)
 
-    def _own_credentials(self, name, section, seen):
+    def _own_credentials(self, name, section, seen, mfa):
         if self._has_static_keys(section):
-            static = self._static(name, section)
-            mfa_serial = self.value(section, "mfa_serial")
-            return self.mfa_session(name, mfa_serial, static, self.mfa_settings(section)) if mfa_serial else static
+            return self._static_keys(name, section, mfa)
         command = section.get("credential_process")
         served = served_profile(command)
         if served == name:
@@ -265,13 +239,37 @@ class AwsConfig:
                 f"add stsenv_role_arn and stsenv_source_profile, e.g. `stsenv configure {name} --role-arn ARN --source-profile SRC`",
             )
         if served is not None:
-            return self.resolve(served, seen)
+            return self.resolve(served, seen, mfa)
         if command:
             return Source("process", name, {"command": command})
         raise ConfigError(
             f"profile {name!r} has no credentials",
             "it needs keys, a role_arn with a source, or a credential_process",
         )
+
+    def _static_keys(self, name, section, mfa):
+        """Long-lived keys, behind an MFA session when this profile or a role above it names an mfa_serial."""
+        own_serial = self.value(section, "mfa_serial")
+        if own_serial:
+            mfa = (own_serial, {**self.mfa_settings(section), **(mfa[1] if mfa else {})})
+        return self._with_mfa_session(self._static(name, section), mfa)
+
+    def _with_mfa_session(self, keys, mfa):
+        """`keys`, or a GetSessionToken session with MFA on them, cached under the keys' own profile.
+
+        AWS refuses GetSessionToken with session credentials: then the keys are returned as they are
+        and the role that wants MFA sends its code with AssumeRole.
+        """
+        if mfa is None or keys.private.get("session_token"):
+            return keys
+        serial, settings = mfa
+        section = self.profiles.get(keys.profile, {})
+        params = {
+            "mfa_serial": serial,
+            "duration": self.int_value(keys.profile, section, "mfa_session_duration", DEFAULT_MFA_SESSION_DURATION, 900, 129600),
+            **self.sts_endpoint(section),
+        }
+        return Source("mfa-session", keys.profile, params, keys, private=settings)
 
     @staticmethod
     def _has_static_keys(section):

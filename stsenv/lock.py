@@ -12,6 +12,9 @@ import time
 
 from stsenv.errors import LockTimeout
 
+# Locks this process holds: while it waits behind someone typing an MFA code, its own waiters must
+# know that too, or they would give up after the plain timeout.
+_HELD = []
 POLL_SECONDS = 0.005  # waiters poll often: a refresh takes one STS round trip, and they should follow at once
 SAY_AFTER_SECONDS = 1.0  # a plain refresh is usually over before a waiter would need to say anything
 
@@ -37,6 +40,7 @@ class KeyLock:
 
         started = time.monotonic()
         said = None
+        behind_a_person = False
         while True:
             try:
                 self._lock.acquire(timeout=0.25, poll_interval=POLL_SECONDS)
@@ -46,6 +50,10 @@ class KeyLock:
             holder = self._read_holder()
             waited = time.monotonic() - started
             asking = holder.get("asking_for_mfa", False)
+            if asking != behind_a_person:
+                behind_a_person = asking
+                for held in _HELD:
+                    held.update(asking_for_mfa=asking)
             limit = self._mfa_timeout if asking else self._plain_timeout
             if waited >= limit:
                 raise LockTimeout(
@@ -56,7 +64,11 @@ class KeyLock:
             if message != said and (asking or waited >= SAY_AFTER_SECONDS):
                 self._tell(message)
                 said = message
+        if behind_a_person:
+            for held in _HELD:
+                held.update(asking_for_mfa=False)
         self.update(asking_for_mfa=False)
+        _HELD.append(self)
         return self
 
     def update(self, asking_for_mfa):
@@ -69,6 +81,7 @@ class KeyLock:
         os.replace(temporary, self._holder_path)
 
     def __exit__(self, *exc_info):
+        _HELD.remove(self)
         try:
             os.unlink(self._holder_path)
         except FileNotFoundError:

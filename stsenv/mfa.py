@@ -51,7 +51,12 @@ def _code(source, serial, broker, lock, attempt):
 
 def _ask(source, serial, broker, lock, attempt):
     profile = source.profile
-    if not broker.options.interactive or not terminal.has_tty():
+    if not broker.options.interactive:
+        raise MfaUnavailable(
+            f"profile {profile!r} needs an MFA code for {serial}, and this run may not ask for one",
+            f"run `stsenv login {profile}` in a terminal",
+        )
+    if not terminal.has_tty():
         raise MfaUnavailable(
             f"profile {profile!r} needs an MFA code for {serial} and there is no terminal to ask on",
             f"run `stsenv login {profile}` in a terminal, or configure mfa_process",

@@ -49,10 +49,10 @@ def ask(question, secret=False):
             return getpass.getpass(question)  # getpass opens /dev/tty itself
         except (EOFError, getpass.GetPassWarning):
             return None
-    with open("/dev/tty", "r+", encoding="utf-8") as handle:
-        handle.write(question)
-        handle.flush()
-        answer = handle.readline()
+    with open("/dev/tty", "w", encoding="utf-8") as screen, open("/dev/tty", encoding="utf-8") as keyboard:
+        screen.write(question)
+        screen.flush()
+        answer = keyboard.readline()
     return answer.rstrip("\n") if answer else None
 
 

@@ -32,13 +32,11 @@ def run_login(args):
     if session is None:
         raise ConfigError(f"profile {args.profile!r} needs no MFA session", "login is for profiles with mfa_serial on long-lived keys")
     broker = Broker(Options(interactive=True, token_code=args.token_code))
-    cached = None if args.force else broker.cache.read(session)
-    if cached is not None and cached.remaining() > FRESH_FOR:
+    cached = broker.cache.read(session)
+    if cached is not None and cached.remaining() > FRESH_FOR and not args.force:
         print(f"stsenv: MFA session for {session.profile} is valid until {cached.expiration}", file=sys.stderr)
         return 0
-    if cached is not None:
-        broker.cache.remove(broker.cache.path(session))
-    fresh = broker.refresh(session, FRESH_FOR)
+    fresh = broker.refresh(session, float("inf") if args.force else FRESH_FOR, fall_back=False)
     print(f"stsenv: MFA session for {session.profile} opened, valid until {fresh.expiration}", file=sys.stderr)
     return 0
 
