@@ -9,6 +9,17 @@ way AWS does, so code under test meets the same refusals it would meet in produc
     user = sts.create_user("alice")
     role_arn = sts.create_role("Admin", require_mfa=True)
 
+What the gate refuses, with AWS's codes: unknown or inactive keys, issued keys without
+their session token and long-term keys with one (InvalidClientTokenId); expired issued
+credentials (ExpiredToken); requests dated more than 5 minutes off the server's clock
+(SignatureDoesNotMatch); bad parameters (ValidationError); AssumeRole without an existing
+role and a trust policy that allows the caller, its ExternalId and MFA context, over
+MaxSessionDuration or over an hour when chaining; bad, unknown or reused MFA codes; STS
+token calls made with session credentials. It answers GetCallerIdentity, GetSessionToken,
+GetFederationToken, GetAccessKeyInfo, DecodeAuthorizationMessage and AssumeRoot itself;
+moto issues role credentials, which the gate records. Trust policies: Allow statements,
+AWS principals, StringEquals and Bool conditions; anything else fails closed.
+
 Run it alone (``python tests/localsts.py [--port N] [--state-file PATH]``) for a demo
 endpoint with a user ``demo`` and a role ``Admin``; it prints one JSON line and serves
 until SIGTERM or SIGINT.
@@ -48,6 +59,7 @@ from xml.sax.saxutils import escape
 
 import boto3
 import pyotp
+from botocore.config import Config
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -57,31 +69,34 @@ ADMIN_ACCESS_KEY_ID = "AKIAADMINADMINADMIN0"
 ADMIN_SECRET_ACCESS_KEY = "localsts/admin/secret/key/not/a/real/one"
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 REGION = "us-east-1"
-STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+_STS_API_VERSION = "2011-06-15"
+_STS_NAMESPACE = f"https://sts.amazonaws.com/doc/{_STS_API_VERSION}/"
 
-MAX_CLOCK_SKEW = 300
-ROLE_CHAINING_LIMIT = 3600
-ROOT_SESSION_LIMIT = 3600
-TOTP_STEP = 30
-UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
-REDACTED_PARAMS = frozenset({"TokenCode", "WebIdentityToken", "SAMLAssertion"})
-FAULT_KINDS = frozenset({"throttle", "500", "503", "expired_token", "access_denied", "malformed"})
-AUTHORIZATION_MESSAGE_MARKER = b"localsts-authorization-message:"
+_MAX_CLOCK_SKEW = 300
+_ROLE_CHAINING_LIMIT = 3600
+_ROOT_SESSION_LIMIT = 3600
+_TOTP_STEP = 30
+_UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
+_REDACTED_PARAMS = frozenset({"TokenCode", "WebIdentityToken", "SAMLAssertion"})
+_FAULT_KINDS = frozenset({"throttle", "500", "503", "expired_token", "access_denied", "malformed"})
+_AUTHORIZATION_MESSAGE_MARKER = b"localsts-authorization-message:"
 
-ARN_TEXT_PATTERN = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]+"
-NAME_PATTERN = r"[\w+=,.@-]*"
-EXTERNAL_ID_PATTERN = r"[\w+=,.@:/-]*"
-SERIAL_NUMBER_PATTERN = r"[\w+=/:,.@-]*"
-TOKEN_CODE_PATTERN = r"[\d]*"
-ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
-TASK_POLICY_ARN = re.compile(r"arn:aws:iam::aws:policy/root-task/[\w+=,.@-]+")
-CREDENTIAL_SCOPE = re.compile(r"(?:Credential=)?([^/\s,=]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+_ARN_TEXT_PATTERN = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]+"
+_NAME_PATTERN = r"[\w+=,.@-]*"
+_EXTERNAL_ID_PATTERN = r"[\w+=,.@:/-]*"
+_SERIAL_NUMBER_PATTERN = r"[\w+=/:,.@-]*"
+_TOKEN_CODE_PATTERN = r"[\d]*"
+_ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
+_TASK_POLICY_ARN = re.compile(r"arn:aws:iam::aws:policy/root-task/[\w+=,.@-]+")
+_CREDENTIAL_SCOPE = re.compile(r"(?:Credential=)?([^/\s,=]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 
-MFA_DEVICE_UNKNOWN = (
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only, never a proxy
+
+_MFA_DEVICE_UNKNOWN = (
     "MultiFactorAuthentication failed, unable to validate MFA code. "
     "Please verify your MFA serial number is valid and associated with this user."
 )
-MFA_CODE_INVALID = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+_MFA_CODE_INVALID = "MultiFactorAuthentication failed with invalid MFA one time pass code."
 
 
 # ---------------------------------------------------------------------------------------
@@ -89,7 +104,7 @@ MFA_CODE_INVALID = "MultiFactorAuthentication failed with invalid MFA one time p
 
 
 @dataclass(frozen=True)
-class Identity:
+class _Identity:
     """Who a credential speaks for."""
 
     arn: str  # what GetCallerIdentity answers
@@ -100,20 +115,20 @@ class Identity:
 
 
 @dataclass(frozen=True)
-class IssuedCredential:
+class _IssuedCredential:
     access_key_id: str
     secret_access_key: str
     session_token: str
     kind: str  # "session" | "assumed-role" | "federated" | "root-task"
     expiration: dt.datetime
     mfa_present: bool
-    identity: Identity
+    identity: _Identity
 
 
 @dataclass(frozen=True)
-class Caller:
-    identity: Identity
-    issued: IssuedCredential | None = None
+class _Caller:
+    identity: _Identity
+    issued: _IssuedCredential | None = None
 
     @property
     def mfa_present(self) -> bool:
@@ -125,7 +140,7 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class StsRequest:
+class _StsRequest:
     action: str
     params: dict[str, str]
     access_key_id: str | None
@@ -134,14 +149,14 @@ class StsRequest:
 
 
 @dataclass
-class MfaDevice:
+class _MfaDevice:
     secret: str
     user_arn: str
     used_steps: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
-class Reply:
+class _Reply:
     """A complete STS answer made here rather than by moto."""
 
     status: int
@@ -149,102 +164,96 @@ class Reply:
 
     def __call__(self, start_response: Callable) -> list[bytes]:
         payload = self.body.encode()
-        start_response(
-            f"{self.status} {HTTPStatus(self.status).phrase}",
-            [
-                ("Content-Type", "text/xml"),
-                ("Content-Length", str(len(payload))),
-                ("x-amzn-RequestId", str(uuid.uuid4())),
-            ],
-        )
+        headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
+        start_response(f"{self.status} {HTTPStatus(self.status).phrase}", headers)
         return [payload]
 
 
 @dataclass(frozen=True)
-class Forward:
+class _Forward:
     """Pass the request on to moto; record the role credentials it answers with, if any."""
 
     issues_role_credentials: bool = False
     mfa_present: bool = False
 
 
-class StsError(Exception):
+class _StsError(Exception):
     def __init__(self, status: int, code: str, message: str, fault_type: str = "Sender"):
         super().__init__(message)
         self.status, self.code, self.message, self.fault_type = status, code, message, fault_type
 
-    def reply(self) -> Reply:
-        return Reply(
+    def reply(self) -> _Reply:
+        return _Reply(
             self.status,
-            f'<ErrorResponse xmlns="{STS_NAMESPACE}"><Error><Type>{self.fault_type}</Type>'
+            f'<ErrorResponse xmlns="{_STS_NAMESPACE}"><Error><Type>{self.fault_type}</Type>'
             f"<Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message></Error>"
             f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>",
         )
 
 
-def validation_error(message: str) -> StsError:
-    return StsError(400, "ValidationError", message)
+def _validation_error(message: str) -> _StsError:
+    return _StsError(400, "ValidationError", message)
 
 
-def access_denied(message: str) -> StsError:
-    return StsError(403, "AccessDenied", message)
+def _access_denied(message: str) -> _StsError:
+    return _StsError(403, "AccessDenied", message)
 
 
-def invalid_client_token() -> StsError:
-    return StsError(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+def _invalid_client_token() -> _StsError:
+    return _StsError(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 
 
-def expired_token() -> StsError:
-    return StsError(400, "ExpiredToken", "The security token included in the request is expired")
+def _expired_token() -> _StsError:
+    return _StsError(400, "ExpiredToken", "The security token included in the request is expired")
 
 
-def not_authorized(caller_arn: str, action: str, resource: str | None = None) -> StsError:
+def _not_authorized(caller_arn: str, action: str, resource: str | None = None) -> _StsError:
     on_resource = f" on resource: {resource}" if resource else ""
-    return access_denied(f"User: {caller_arn} is not authorized to perform: sts:{action}{on_resource}")
+    return _access_denied(f"User: {caller_arn} is not authorized to perform: sts:{action}{on_resource}")
 
 
 # ---------------------------------------------------------------------------------------
 # XML and parameters
 
 
-def to_xml(value: dict) -> str:
+def _to_xml(value: dict) -> str:
     return "".join(
-        f"<{key}>{to_xml(item) if isinstance(item, dict) else escape(str(item))}</{key}>"
+        f"<{key}>{_to_xml(item) if isinstance(item, dict) else escape(str(item))}</{key}>"
         for key, item in value.items()
     )
 
 
-def result_reply(action: str, result: dict) -> Reply:
-    return Reply(
+def _result_reply(action: str, result: dict) -> _Reply:
+    return _Reply(
         200,
-        f'<{action}Response xmlns="{STS_NAMESPACE}"><{action}Result>{to_xml(result)}</{action}Result>'
+        f'<{action}Response xmlns="{_STS_NAMESPACE}"><{action}Result>{_to_xml(result)}</{action}Result>'
         f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></{action}Response>",
     )
 
 
-def format_time(moment: dt.datetime) -> str:
+def _format_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def credentials_xml(credential: IssuedCredential) -> dict:
+def _credentials_xml(credential: _IssuedCredential) -> dict:
     return {
         "AccessKeyId": credential.access_key_id,
         "SecretAccessKey": credential.secret_access_key,
         "SessionToken": credential.session_token,
-        "Expiration": format_time(credential.expiration),
+        "Expiration": _format_time(credential.expiration),
     }
 
 
-def required(params: dict[str, str], name: str, member: str) -> str:
+def _required(params: dict[str, str], name: str, member: str) -> str:
     if name not in params:
-        raise validation_error(
+        raise _validation_error(
             f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
             "Member must not be null"
         )
     return params[name]
 
 
-def check_text(value: str, member: str, pattern: str, low: int, high: int) -> str:
+def _check_text(value: str, member: str, pattern: str, low: int, high: int) -> str:
     """Apply an API model string constraint, refusing with AWS's wording."""
     if len(value) < low:
         constraint = f"Member must have length greater than or equal to {low}"
@@ -254,23 +263,23 @@ def check_text(value: str, member: str, pattern: str, low: int, high: int) -> st
         constraint = f"Member must satisfy regular expression pattern: {pattern}"
     else:
         return value
-    raise validation_error(
+    raise _validation_error(
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
     )
 
 
-def int_param(params: dict[str, str], name: str, member: str, default: int, low: int, high: int) -> int:
+def _int_param(params: dict[str, str], name: str, member: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
     prefix = f"1 validation error detected: Value '{raw}' at '{member}' failed to satisfy constraint: "
     if not re.fullmatch(r"-?\d+", raw):
-        raise validation_error(prefix + "Member must be a number")
+        raise _validation_error(prefix + "Member must be a number")
     value = int(raw)
     if value < low:
-        raise validation_error(prefix + f"Member must have value greater than or equal to {low}")
+        raise _validation_error(prefix + f"Member must have value greater than or equal to {low}")
     if value > high:
-        raise validation_error(prefix + f"Member must have value less than or equal to {high}")
+        raise _validation_error(prefix + f"Member must have value less than or equal to {high}")
     return value
 
 
@@ -278,7 +287,7 @@ def int_param(params: dict[str, str], name: str, member: str, default: int, low:
 # Reading requests
 
 
-def read_body(environ: dict) -> bytes:
+def _read_body(environ: dict) -> bytes:
     """Read the request body and hand the wrapped app a fresh stream with the same bytes."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -290,26 +299,27 @@ def read_body(environ: dict) -> bytes:
     return body
 
 
-def credential_scope(text: str | None) -> tuple[str | None, str | None]:
+def _credential_scope(text: str | None) -> tuple[str | None, str | None]:
     """(access key id, service) from a SigV4 Authorization header or X-Amz-Credential."""
-    match = CREDENTIAL_SCOPE.search(text or "")
+    match = _CREDENTIAL_SCOPE.search(text or "")
     return (match.group(1), match.group(2)) if match else (None, None)
 
 
-def read_sts_request(environ: dict) -> StsRequest | None:
+def _read_sts_request(environ: dict) -> _StsRequest | None:
     """The STS request in environ, or None when it is for another service."""
-    access_key_id, service = credential_scope(environ.get("HTTP_AUTHORIZATION"))
+    access_key_id, service = _credential_scope(environ.get("HTTP_AUTHORIZATION"))
     if service not in (None, "sts"):
         return None
     params = dict(parse_qsl(environ.get("QUERY_STRING", "")))
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        params.update(parse_qsl(read_body(environ).decode("utf-8", "replace")))
+        params.update(parse_qsl(_read_body(environ).decode("utf-8", "replace")))
     if service is None:
-        access_key_id, service = credential_scope(params.get("X-Amz-Credential"))
+        access_key_id, service = _credential_scope(params.get("X-Amz-Credential"))
     action = params.get("Action")
-    if action is None or (service != "sts" and action not in UNSIGNED_ACTIONS):
+    unsigned_sts = service is None and params.get("Version") == _STS_API_VERSION
+    if action is None or not (service == "sts" or unsigned_sts):
         return None
-    return StsRequest(
+    return _StsRequest(
         action=action,
         params=params,
         access_key_id=access_key_id,
@@ -318,7 +328,15 @@ def read_sts_request(environ: dict) -> StsRequest | None:
     )
 
 
-def call_app(app: Callable, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+def _sign_as(environ: dict, access_key_id: str, moto_access_key_id: str) -> None:
+    """Name in the Authorization header the key moto knows, so moto sees the caller we see."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    environ["HTTP_AUTHORIZATION"] = authorization.replace(
+        f"Credential={access_key_id}/", f"Credential={moto_access_key_id}/", 1
+    )
+
+
+def _call_app(app: Callable, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
     captured: list = []
     chunks = app(environ, lambda status, headers, exc_info=None: captured.extend([status, headers]))
     try:
@@ -332,42 +350,46 @@ def call_app(app: Callable, environ: dict) -> tuple[str, list[tuple[str, str]], 
 # Identities and trust
 
 
-def iam_backend(account: str):
+def _iam_backend(account: str):
     return iam_backends[account]["aws"]
 
 
-def root_identity(account: str, moto_access_key_id: str) -> Identity:
+def _root_identity(account: str, moto_access_key_id: str) -> _Identity:
     arn = f"arn:aws:iam::{account}:root"
-    return Identity(arn, account, account, arn, moto_access_key_id)
+    return _Identity(arn, account, account, arn, moto_access_key_id)
 
 
-def long_term_identity(access_key_id: str) -> Identity | None:
+def _long_term_identity(access_key_id: str) -> _Identity | None:
     """The admin root or the moto IAM user owning this active access key."""
     if access_key_id == ADMIN_ACCESS_KEY_ID:
-        return root_identity(ACCOUNT_ID, access_key_id)
+        return _root_identity(ACCOUNT_ID, access_key_id)
     account = get_account_id_from(access_key_id)
-    key = iam_backend(account).access_keys.get(access_key_id)
+    key = _iam_backend(account).access_keys.get(access_key_id)
     if key is None or key.user_name is None or key.status != "Active":
         return None
-    user = iam_backend(account).get_user(key.user_name)
-    return Identity(user.arn, user.id, account, user.arn, access_key_id)
+    user = _iam_backend(account).get_user(key.user_name)
+    return _Identity(user.arn, user.id, account, user.arn, access_key_id)
 
 
-def listify(value) -> list:
+def _find_role(account: str, role_arn: str):
+    return next((role for role in _iam_backend(account).get_roles() if role.arn == role_arn), None)
+
+
+def _listify(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def principal_matches(principal, identity: Identity) -> bool:
+def _principal_matches(principal, identity: _Identity) -> bool:
     """Account root (or bare account id) trusts everyone in the account; an ARN trusts itself."""
     if principal == "*":
         return True
     if not isinstance(principal, dict):
         return False
     names = {identity.principal_arn, identity.arn, identity.account, f"arn:aws:iam::{identity.account}:root", "*"}
-    return any(name in names for name in listify(principal.get("AWS", [])))
+    return any(name in names for name in _listify(principal.get("AWS", [])))
 
 
-def conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
+def _conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
     """StringEquals and Bool only; any other operator fails closed."""
     for operator, tests in conditions.items():
         if operator not in ("StringEquals", "Bool"):
@@ -376,7 +398,7 @@ def conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
             actual = context.get(key.lower())
             if actual is None:
                 return False
-            wanted = [str(item) for item in listify(expected)]
+            wanted = [str(item) for item in _listify(expected)]
             if operator == "Bool":
                 actual, wanted = actual.lower(), [item.lower() for item in wanted]
             if actual not in wanted:
@@ -384,18 +406,18 @@ def conditions_hold(conditions: dict, context: dict[str, str]) -> bool:
     return True
 
 
-def trust_allows(policy_document: str, identity: Identity, context: dict[str, str]) -> bool:
-    statements = listify(json.loads(policy_document).get("Statement", []))
+def _trust_allows(policy_document: str, identity: _Identity, context: dict[str, str]) -> bool:
+    statements = _listify(json.loads(policy_document).get("Statement", []))
     return any(
         statement.get("Effect") == "Allow"
-        and any(fnmatch.fnmatchcase("sts:assumerole", action.lower()) for action in listify(statement.get("Action", [])))
-        and principal_matches(statement.get("Principal"), identity)
-        and conditions_hold(statement.get("Condition", {}), context)
+        and any(fnmatch.fnmatchcase("sts:assumerole", item.lower()) for item in _listify(statement.get("Action", [])))
+        and _principal_matches(statement.get("Principal"), identity)
+        and _conditions_hold(statement.get("Condition", {}), context)
         for statement in statements
     )
 
 
-def trust_policy(principal: str, external_id: str | None, require_mfa: bool) -> str:
+def _trust_policy(principal: str, external_id: str | None, require_mfa: bool) -> str:
     statement: dict = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
     conditions: dict = {}
     if external_id is not None:
@@ -411,7 +433,7 @@ def trust_policy(principal: str, external_id: str | None, require_mfa: bool) -> 
 # State
 
 
-class Ledger:
+class _Ledger:
     """Every STS request seen, and the faults waiting for the next ones."""
 
     def __init__(self) -> None:
@@ -419,9 +441,9 @@ class Ledger:
         self._log: list[dict] = []
         self._faults: list[list] = []  # [action, kind, remaining], in injection order
 
-    def record(self, request: StsRequest) -> None:
+    def record(self, request: _StsRequest) -> None:
         params = {
-            name: "<redacted>" if name in REDACTED_PARAMS else value
+            name: "<redacted>" if name in _REDACTED_PARAMS else value
             for name, value in request.params.items()
             if name not in ("Action", "Version")
         }
@@ -461,17 +483,17 @@ class Ledger:
             self._faults.clear()
 
 
-class Vault:
+class _Vault:
     """Credentials this server issued and the MFA devices it made, with their used codes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._issued: dict[str, IssuedCredential] = {}
-        self._devices: dict[str, MfaDevice] = {}
+        self._issued: dict[str, _IssuedCredential] = {}
+        self._devices: dict[str, _MfaDevice] = {}
 
-    def issue(self, kind: str, identity: Identity, expiration: dt.datetime, mfa_present: bool) -> IssuedCredential:
+    def issue(self, kind: str, identity: _Identity, expiration: dt.datetime, mfa_present: bool) -> _IssuedCredential:
         alphabet = string.ascii_uppercase + string.digits
-        credential = IssuedCredential(
+        credential = _IssuedCredential(
             access_key_id="ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
             secret_access_key=base64.b64encode(secrets.token_bytes(30)).decode(),
             session_token=base64.b64encode(secrets.token_bytes(180)).decode(),
@@ -483,27 +505,27 @@ class Vault:
         self.keep(credential)
         return credential
 
-    def keep(self, credential: IssuedCredential) -> None:
+    def keep(self, credential: _IssuedCredential) -> None:
         with self._lock:
             self._issued[credential.access_key_id] = credential
 
-    def issued(self, access_key_id: str) -> IssuedCredential | None:
+    def issued(self, access_key_id: str) -> _IssuedCredential | None:
         with self._lock:
             return self._issued.get(access_key_id)
 
     def add_device(self, serial: str, secret: str, user_arn: str) -> None:
         with self._lock:
-            self._devices[serial] = MfaDevice(secret, user_arn)
+            self._devices[serial] = _MfaDevice(secret, user_arn)
 
     def consume_code(self, serial: str, code: str, user_arn: str) -> None:
         """Accept a TOTP code once (one step either side of now), or refuse like AWS."""
         with self._lock:
             device = self._devices.get(serial)
             if device is None or device.user_arn != user_arn:
-                raise access_denied(MFA_DEVICE_UNKNOWN)
-            step = matching_step(device.secret, code)
+                raise _access_denied(_MFA_DEVICE_UNKNOWN)
+            step = _matching_step(device.secret, code)
             if step is None or step in device.used_steps:
-                raise access_denied(MFA_CODE_INVALID)
+                raise _access_denied(_MFA_CODE_INVALID)
             device.used_steps.add(step)
 
     def clear(self) -> None:
@@ -512,39 +534,39 @@ class Vault:
             self._devices.clear()
 
 
-def matching_step(secret: str, code: str) -> int | None:
-    totp = pyotp.TOTP(secret, interval=TOTP_STEP)
-    now_step = int(time.time() // TOTP_STEP)
+def _matching_step(secret: str, code: str) -> int | None:
+    totp = pyotp.TOTP(secret, interval=_TOTP_STEP)
+    now_step = int(time.time() // _TOTP_STEP)
     for step in (now_step - 1, now_step, now_step + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
 
 
-def encode_message(document: dict) -> str:
-    return base64.urlsafe_b64encode(AUTHORIZATION_MESSAGE_MARKER + json.dumps(document).encode()).decode()
+def _encode_message(document: dict) -> str:
+    return base64.urlsafe_b64encode(_AUTHORIZATION_MESSAGE_MARKER + json.dumps(document).encode()).decode()
 
 
-def decode_message(encoded: str) -> str:
+def _decode_message(encoded: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(encoded.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raw = b""
-    if not raw.startswith(AUTHORIZATION_MESSAGE_MARKER):
-        raise StsError(400, "InvalidAuthorizationMessageException", "The encoded authorization message is invalid.")
-    return raw[len(AUTHORIZATION_MESSAGE_MARKER) :].decode()
+    if not raw.startswith(_AUTHORIZATION_MESSAGE_MARKER):
+        raise _StsError(400, "InvalidAuthorizationMessageException", "The encoded authorization message is invalid.")
+    return raw[len(_AUTHORIZATION_MESSAGE_MARKER) :].decode()
 
 
 # ---------------------------------------------------------------------------------------
 # The gate in front of moto
 
 
-class StsGate:
+class _StsGate:
     """WSGI middleware: counts STS calls, injects faults, enforces AWS's checks, fills moto's gaps."""
 
-    def __init__(self, moto_app: Callable, ledger: Ledger, vault: Vault, clock: Callable[[], float]):
+    def __init__(self, moto_app: Callable, ledger: _Ledger, vault: _Vault, clock: Callable[[], float]):
         self.moto_app, self.ledger, self.vault, self.clock = moto_app, ledger, vault, clock
-        self.handlers: dict[str, Callable[[StsRequest, Caller | None], Reply | Forward]] = {
+        self.handlers: dict[str, Callable[[_StsRequest, _Caller | None], _Reply | _Forward]] = {
             "AssumeRole": self.assume_role,
             "AssumeRoot": self.assume_root,
             "DecodeAuthorizationMessage": self.decode_authorization_message,
@@ -555,85 +577,83 @@ class StsGate:
         }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        request = read_sts_request(environ)
+        request = _read_sts_request(environ)
         if request is None:
             return self.moto_app(environ, start_response)
         self.ledger.record(request)
         try:
             outcome = self.outcome(request, environ)
-        except StsError as error:
+        except _StsError as error:
             outcome = error.reply()
-        if isinstance(outcome, Reply):
+        if isinstance(outcome, _Reply):
             return outcome(start_response)
         return self.forward(environ, start_response, request, outcome)
 
-    def outcome(self, request: StsRequest, environ: dict) -> Reply | Forward:
+    def outcome(self, request: _StsRequest, environ: dict) -> _Reply | _Forward:
         fault = self.ledger.take_fault(request.action)
         if fault is not None:
             reply = self.apply_fault(fault, request)
             if reply is not None:
                 return reply
         caller = self.authenticate(request)
-        if caller is not None and caller.identity.moto_access_key_id != request.access_key_id:
-            environ["HTTP_AUTHORIZATION"] = environ.get("HTTP_AUTHORIZATION", "").replace(
-                f"Credential={request.access_key_id}/", f"Credential={caller.identity.moto_access_key_id}/", 1
-            )
+        if caller is not None:
+            _sign_as(environ, request.access_key_id, caller.identity.moto_access_key_id)
         handler = self.handlers.get(request.action)
         if handler is not None:
             return handler(request, caller)
-        return Forward(issues_role_credentials=request.action in UNSIGNED_ACTIONS)
+        return _Forward(issues_role_credentials=request.action in _UNSIGNED_ACTIONS)
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(self.clock()), dt.timezone.utc)
 
     # -- faults --------------------------------------------------------------------------
 
-    def apply_fault(self, kind: str, request: StsRequest) -> Reply | None:
+    def apply_fault(self, kind: str, request: _StsRequest) -> _Reply | None:
         if kind.startswith("slow:"):
             time.sleep(float(kind.split(":", 1)[1]))
             return None
         if kind == "malformed":
-            return Reply(200, "<html><body>this is not an STS response</body>")
+            return _Reply(200, "<html><body>this is not an STS response</body>")
         caller_arn = self.best_effort_arn(request.access_key_id)
         error = {
-            "throttle": StsError(400, "Throttling", "Rate exceeded"),
-            "500": StsError(500, "InternalFailure", "An internal error occurred.", "Receiver"),
-            "503": StsError(503, "ServiceUnavailable", "Service is unavailable. Please try again.", "Receiver"),
-            "expired_token": expired_token(),
-            "access_denied": not_authorized(caller_arn, request.action),
+            "throttle": _StsError(400, "Throttling", "Rate exceeded"),
+            "500": _StsError(500, "InternalFailure", "An internal error occurred.", "Receiver"),
+            "503": _StsError(503, "ServiceUnavailable", "Service is unavailable. Please try again.", "Receiver"),
+            "expired_token": _expired_token(),
+            "access_denied": _not_authorized(caller_arn, request.action),
         }[kind]
         return error.reply()
 
     def best_effort_arn(self, access_key_id: str | None) -> str:
         issued = self.vault.issued(access_key_id or "")
-        identity = issued.identity if issued else long_term_identity(access_key_id or "")
+        identity = issued.identity if issued else _long_term_identity(access_key_id or "")
         return identity.arn if identity else "anonymous"
 
     # -- authentication ------------------------------------------------------------------
 
-    def authenticate(self, request: StsRequest) -> Caller | None:
+    def authenticate(self, request: _StsRequest) -> _Caller | None:
         """The caller, after the key, clock and expiry checks; None for unsigned web identity/SAML."""
         if request.access_key_id is None:
-            if request.action in UNSIGNED_ACTIONS:
+            if request.action in _UNSIGNED_ACTIONS:
                 return None
-            raise StsError(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+            raise _StsError(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
         caller = self.identify(request)
         self.check_clock(request.amz_date)
         if caller.issued is not None and caller.issued.expiration <= self.now():
-            raise expired_token()
+            raise _expired_token()
         return caller
 
-    def identify(self, request: StsRequest) -> Caller:
+    def identify(self, request: _StsRequest) -> _Caller:
         """Issued keys need their own session token; long-term keys must come without one."""
         issued = self.vault.issued(request.access_key_id)
         if issued is not None:
             if not hmac.compare_digest(request.security_token or "", issued.session_token):
-                raise invalid_client_token()
-            return Caller(issued.identity, issued)
-        identity = long_term_identity(request.access_key_id)
+                raise _invalid_client_token()
+            return _Caller(issued.identity, issued)
+        identity = _long_term_identity(request.access_key_id)
         if identity is None or request.security_token:
-            raise invalid_client_token()
-        return Caller(identity)
+            raise _invalid_client_token()
+        return _Caller(identity)
 
     def check_clock(self, amz_date: str | None) -> None:
         if amz_date is None:
@@ -641,9 +661,9 @@ class StsGate:
         try:
             signed = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
         except ValueError:
-            raise StsError(400, "IncompleteSignature", f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")
+            raise _StsError(400, "IncompleteSignature", f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")
         now = self.now()
-        window = dt.timedelta(seconds=MAX_CLOCK_SKEW)
+        window = dt.timedelta(seconds=_MAX_CLOCK_SKEW)
         stamp = "%Y%m%dT%H%M%SZ"
         if signed < now - window:
             message = (
@@ -657,111 +677,119 @@ class StsGate:
             )
         else:
             return
-        raise StsError(403, "SignatureDoesNotMatch", message)
+        raise _StsError(403, "SignatureDoesNotMatch", message)
 
-    def mfa_in_call(self, params: dict[str, str], caller: Caller) -> bool:
+    def mfa_in_call(self, params: dict[str, str], caller: _Caller) -> bool:
         """Verify SerialNumber + TokenCode when either is given; True when they proved MFA."""
-        if "SerialNumber" not in params and "TokenCode" not in params:
+        serial, code = params.get("SerialNumber"), params.get("TokenCode")
+        if serial is None and code is None:
             return False
-        serial = check_text(params.get("SerialNumber", ""), "serialNumber", SERIAL_NUMBER_PATTERN, 9, 256)
-        code = check_text(params.get("TokenCode", ""), "tokenCode", TOKEN_CODE_PATTERN, 6, 6)
+        if serial is None:
+            raise _access_denied(_MFA_DEVICE_UNKNOWN)
+        if code is None:
+            raise _access_denied(_MFA_CODE_INVALID)
+        _check_text(serial, "serialNumber", _SERIAL_NUMBER_PATTERN, 9, 256)
+        _check_text(code, "tokenCode", _TOKEN_CODE_PATTERN, 6, 6)
         self.vault.consume_code(serial, code, caller.identity.principal_arn)
         return True
 
     # -- actions -------------------------------------------------------------------------
 
-    def get_caller_identity(self, request: StsRequest, caller: Caller) -> Reply:
+    def get_caller_identity(self, request: _StsRequest, caller: _Caller) -> _Reply:
         identity = caller.identity
-        return result_reply("GetCallerIdentity", {"UserId": identity.user_id, "Account": identity.account, "Arn": identity.arn})
+        result = {"UserId": identity.user_id, "Account": identity.account, "Arn": identity.arn}
+        return _result_reply("GetCallerIdentity", result)
 
-    def get_access_key_info(self, request: StsRequest, caller: Caller) -> Reply:
-        access_key_id = required(request.params, "AccessKeyId", "accessKeyId")
+    def get_access_key_info(self, request: _StsRequest, caller: _Caller) -> _Reply:
+        access_key_id = _required(request.params, "AccessKeyId", "accessKeyId")
         issued = self.vault.issued(access_key_id)
         account = issued.identity.account if issued else get_account_id_from(access_key_id)
-        return result_reply("GetAccessKeyInfo", {"Account": account})
+        return _result_reply("GetAccessKeyInfo", {"Account": account})
 
-    def get_session_token(self, request: StsRequest, caller: Caller) -> Reply:
-        duration = int_param(request.params, "DurationSeconds", "durationSeconds", 43200, 900, 129600)
+    def get_session_token(self, request: _StsRequest, caller: _Caller) -> _Reply:
+        duration = _int_param(request.params, "DurationSeconds", "durationSeconds", 43200, 900, 129600)
         if caller.issued is not None:
-            raise access_denied("Cannot call GetSessionToken with session credentials")
+            raise _access_denied("Cannot call GetSessionToken with session credentials")
         if caller.is_account_root:
-            duration = min(duration, ROOT_SESSION_LIMIT)
+            duration = min(duration, _ROOT_SESSION_LIMIT)
         mfa_present = self.mfa_in_call(request.params, caller)
         credential = self.issue("session", caller.identity, duration, mfa_present)
-        return result_reply("GetSessionToken", {"Credentials": credentials_xml(credential)})
+        return _result_reply("GetSessionToken", {"Credentials": _credentials_xml(credential)})
 
-    def get_federation_token(self, request: StsRequest, caller: Caller) -> Reply:
-        name = check_text(required(request.params, "Name", "name"), "name", NAME_PATTERN, 2, 32)
-        duration = int_param(request.params, "DurationSeconds", "durationSeconds", 43200, 900, 129600)
+    def get_federation_token(self, request: _StsRequest, caller: _Caller) -> _Reply:
+        name = _check_text(_required(request.params, "Name", "name"), "name", _NAME_PATTERN, 2, 32)
+        duration = _int_param(request.params, "DurationSeconds", "durationSeconds", 43200, 900, 129600)
         if caller.issued is not None:
-            raise access_denied("Cannot call GetFederationToken with session credentials")
+            raise _access_denied("Cannot call GetFederationToken with session credentials")
         if caller.is_account_root:
-            duration = min(duration, ROOT_SESSION_LIMIT)
+            duration = min(duration, _ROOT_SESSION_LIMIT)
         account = caller.identity.account
         arn = f"arn:aws:sts::{account}:federated-user/{name}"
-        identity = Identity(arn, f"{account}:{name}", account, arn, caller.identity.moto_access_key_id)
+        identity = _Identity(arn, f"{account}:{name}", account, arn, caller.identity.moto_access_key_id)
         credential = self.issue("federated", identity, duration, mfa_present=False)
-        return result_reply(
-            "GetFederationToken",
-            {"Credentials": credentials_xml(credential), "FederatedUser": {"FederatedUserId": identity.user_id, "Arn": arn}},
+        federated_user = {"FederatedUserId": identity.user_id, "Arn": arn}
+        return _result_reply(
+            "GetFederationToken", {"Credentials": _credentials_xml(credential), "FederatedUser": federated_user}
         )
 
-    def assume_role(self, request: StsRequest, caller: Caller) -> Forward:
+    def assume_role(self, request: _StsRequest, caller: _Caller) -> _Forward:
         params = request.params
-        role_arn = check_text(required(params, "RoleArn", "roleArn"), "roleArn", ARN_TEXT_PATTERN, 20, 2048)
-        check_text(required(params, "RoleSessionName", "roleSessionName"), "roleSessionName", NAME_PATTERN, 2, 64)
+        role_arn = _check_text(_required(params, "RoleArn", "roleArn"), "roleArn", _ARN_TEXT_PATTERN, 20, 2048)
+        _check_text(_required(params, "RoleSessionName", "roleSessionName"), "roleSessionName", _NAME_PATTERN, 2, 64)
         external_id = params.get("ExternalId")
         if external_id is not None:
-            check_text(external_id, "externalId", EXTERNAL_ID_PATTERN, 2, 1224)
-        duration = int_param(params, "DurationSeconds", "durationSeconds", 3600, 900, 43200)
-        arn_match = ROLE_ARN.fullmatch(role_arn)
+            _check_text(external_id, "externalId", _EXTERNAL_ID_PATTERN, 2, 1224)
+        duration = _int_param(params, "DurationSeconds", "durationSeconds", 3600, 900, 43200)
+        arn_match = _ROLE_ARN.fullmatch(role_arn)
         if arn_match is None:
-            raise validation_error("Request ARN is invalid")
+            raise _validation_error("Request ARN is invalid")
         mfa_present = self.mfa_in_call(params, caller) or caller.mfa_present
-        role = self.find_role(arn_match.group(1), role_arn)
+        role = _find_role(arn_match.group(1), role_arn)
         context = {"sts:externalid": external_id, "aws:multifactorauthpresent": "true" if mfa_present else None}
         context = {key: value for key, value in context.items() if value is not None}
-        if role is None or not trust_allows(role.assume_role_policy_document, caller.identity, context):
-            raise not_authorized(caller.identity.arn, "AssumeRole", role_arn)
-        if caller.issued is not None and caller.issued.kind == "assumed-role" and duration > ROLE_CHAINING_LIMIT:
-            raise validation_error("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+        if role is None or not _trust_allows(role.assume_role_policy_document, caller.identity, context):
+            raise _not_authorized(caller.identity.arn, "AssumeRole", role_arn)
+        chaining = caller.issued is not None and caller.issued.kind == "assumed-role"
+        if chaining and duration > _ROLE_CHAINING_LIMIT:
+            raise _validation_error(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+            )
         if duration > int(role.max_session_duration or 3600):
-            raise validation_error("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-        return Forward(issues_role_credentials=True, mfa_present=mfa_present)
+            raise _validation_error("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        return _Forward(issues_role_credentials=True, mfa_present=mfa_present)
 
-    @staticmethod
-    def find_role(account: str, role_arn: str):
-        return next((role for role in iam_backend(account).get_roles() if role.arn == role_arn), None)
-
-    def assume_root(self, request: StsRequest, caller: Caller) -> Reply:
+    def assume_root(self, request: _StsRequest, caller: _Caller) -> _Reply:
         params = request.params
-        target = required(params, "TargetPrincipal", "targetPrincipal")
-        policy_arn = required(params, "TaskPolicyArn.arn", "taskPolicyArn.arn")
-        duration = int_param(params, "DurationSeconds", "durationSeconds", 900, 0, 900)
+        target = _required(params, "TargetPrincipal", "targetPrincipal")
+        policy_arn = _required(params, "TaskPolicyArn.arn", "taskPolicyArn.arn")
+        duration = _int_param(params, "DurationSeconds", "durationSeconds", 900, 0, 900)
         if not re.fullmatch(r"\d{12}", target):
-            raise validation_error(f"Invalid TargetPrincipal: {target} is not an AWS account ID")
-        if not TASK_POLICY_ARN.fullmatch(policy_arn):
-            raise validation_error(f"Invalid TaskPolicyArn: {policy_arn} is not a root-task policy")
+            raise _validation_error(f"Invalid TargetPrincipal: {target} is not an AWS account ID")
+        if not _TASK_POLICY_ARN.fullmatch(policy_arn):
+            raise _validation_error(f"Invalid TaskPolicyArn: {policy_arn} is not a root-task policy")
         if caller.identity.account != ACCOUNT_ID:
-            raise not_authorized(caller.identity.arn, "AssumeRoot", f"arn:aws:iam::{target}:root")
-        identity = root_identity(target, caller.identity.moto_access_key_id)
+            raise _not_authorized(caller.identity.arn, "AssumeRoot", f"arn:aws:iam::{target}:root")
+        identity = _root_identity(target, caller.identity.moto_access_key_id)
         credential = self.issue("root-task", identity, duration, caller.mfa_present)
-        source_identity = re.split(r"[/:]", caller.identity.arn)[-1]
-        return result_reply("AssumeRoot", {"Credentials": credentials_xml(credential), "SourceIdentity": source_identity})
+        source_identity = re.split(r"[/:]", caller.identity.arn)[-1]  # the caller's user, session or "root"
+        result = {"Credentials": _credentials_xml(credential), "SourceIdentity": source_identity}
+        return _result_reply("AssumeRoot", result)
 
-    def decode_authorization_message(self, request: StsRequest, caller: Caller) -> Reply:
-        decoded = decode_message(required(request.params, "EncodedMessage", "encodedMessage"))
-        return result_reply("DecodeAuthorizationMessage", {"DecodedMessage": decoded})
+    def decode_authorization_message(self, request: _StsRequest, caller: _Caller) -> _Reply:
+        decoded = _decode_message(_required(request.params, "EncodedMessage", "encodedMessage"))
+        return _result_reply("DecodeAuthorizationMessage", {"DecodedMessage": decoded})
 
-    def issue(self, kind: str, identity: Identity, duration: int, mfa_present: bool) -> IssuedCredential:
+    def issue(self, kind: str, identity: _Identity, duration: int, mfa_present: bool) -> _IssuedCredential:
         return self.vault.issue(kind, identity, self.now() + dt.timedelta(seconds=duration), mfa_present)
 
     # -- moto ----------------------------------------------------------------------------
 
-    def forward(self, environ: dict, start_response: Callable, request: StsRequest, forward: Forward) -> Iterable[bytes]:
+    def forward(
+        self, environ: dict, start_response: Callable, request: _StsRequest, forward: _Forward
+    ) -> Iterable[bytes]:
         if not forward.issues_role_credentials:
             return self.moto_app(environ, start_response)
-        status, headers, body = call_app(self.moto_app, environ)
+        status, headers, body = _call_app(self.moto_app, environ)
         if status.startswith("200"):
             body = self.keep_role_credentials(body, request.params.get("RoleArn", ""), forward.mfa_present)
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
@@ -770,35 +798,34 @@ class StsGate:
 
     def keep_role_credentials(self, body: bytes, role_arn: str, mfa_present: bool) -> bytes:
         """Record the role credentials moto issued; restate their expiry on the server's clock."""
-        ns = {"sts": STS_NAMESPACE}
+        ns = {"sts": _STS_NAMESPACE}
         root = ET.fromstring(body)
         credentials = root.find(".//sts:Credentials", ns)
         user = root.find(".//sts:AssumedRoleUser", ns)
         moto_expiration = credentials.findtext("sts:Expiration", namespaces=ns)
-        expiration = dt.datetime.fromisoformat(moto_expiration).replace(microsecond=0) + dt.timedelta(
-            seconds=round(self.clock() - time.time())
-        )
+        offset = dt.timedelta(seconds=round(self.clock() - time.time()))
+        expiration = dt.datetime.fromisoformat(moto_expiration).replace(microsecond=0) + offset
         arn = user.findtext("sts:Arn", namespaces=ns)
         access_key_id = credentials.findtext("sts:AccessKeyId", namespaces=ns)
-        account = arn.split(":")[4]
+        role_id = user.findtext("sts:AssumedRoleId", namespaces=ns)
         self.vault.keep(
-            IssuedCredential(
+            _IssuedCredential(
                 access_key_id=access_key_id,
                 secret_access_key=credentials.findtext("sts:SecretAccessKey", namespaces=ns),
                 session_token=credentials.findtext("sts:SessionToken", namespaces=ns),
                 kind="assumed-role",
                 expiration=expiration,
                 mfa_present=mfa_present,
-                identity=Identity(arn, user.findtext("sts:AssumedRoleId", namespaces=ns), account, role_arn, access_key_id),
+                identity=_Identity(arn, role_id, arn.split(":")[4], role_arn, access_key_id),
             )
         )
         return body.replace(
             f"<Expiration>{moto_expiration}</Expiration>".encode(),
-            f"<Expiration>{format_time(expiration)}</Expiration>".encode(),
+            f"<Expiration>{_format_time(expiration)}</Expiration>".encode(),
         )
 
 
-def quiet_handler(clock: Callable[[], float]) -> type[WSGIRequestHandler]:
+def _quiet_handler(clock: Callable[[], float]) -> type[WSGIRequestHandler]:
     class Handler(WSGIRequestHandler):
         """No access log; the Date header follows the server's clock, offset included."""
 
@@ -821,9 +848,10 @@ class LocalSTS:
     def __init__(self, clock_offset: float = 0.0):
         self.clock_offset = clock_offset
         self._initial_clock_offset = clock_offset
-        self._ledger = Ledger()
-        self._vault = Vault()
-        self._gate = StsGate(DomainDispatcherApplication(create_backend_app), self._ledger, self._vault, self.server_time)
+        self._ledger = _Ledger()
+        self._vault = _Vault()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._gate = _StsGate(moto_app, self._ledger, self._vault, self.server_time)
         self._server = None
         self._thread: threading.Thread | None = None
         self._admin_clients: dict = {}
@@ -834,7 +862,7 @@ class LocalSTS:
 
     def start(self, port: int = 0) -> LocalSTS:
         self._server = make_server(
-            "127.0.0.1", port, self._gate, threaded=True, request_handler=quiet_handler(self.server_time)
+            "127.0.0.1", port, self._gate, threaded=True, request_handler=_quiet_handler(self.server_time)
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._admin_clients.clear()
@@ -851,15 +879,16 @@ class LocalSTS:
         self._server = self._thread = None
 
     def reset(self) -> None:
-        """Forget everything: moto state, calls, faults, issued credentials, MFA devices, clock offset."""
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")).close()
+        """Forget moto's state, calls, faults, issued credentials and MFA devices; restore the initial clock offset."""
+        reset = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        _NO_PROXY_OPENER.open(reset).close()
         self._ledger.clear_calls()
         self._ledger.clear_faults()
         self._vault.clear()
         self.clock_offset = self._initial_clock_offset
 
     def admin_client(self, service: str):
-        """A boto3 client signed as the account root; made once per service and shared (clients are thread-safe)."""
+        """A boto3 client signed as the account root; one per service, shared (boto3 clients are thread-safe)."""
         if service not in self._admin_clients:
             self._admin_clients[service] = boto3.session.Session().client(
                 service,
@@ -867,6 +896,7 @@ class LocalSTS:
                 region_name=REGION,
                 aws_access_key_id=ADMIN_ACCESS_KEY_ID,
                 aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+                config=Config(proxies={}),
             )
         return self._admin_clients[service]
 
@@ -890,7 +920,7 @@ class LocalSTS:
         require_mfa: bool = False,
         trust_principal: str | None = None,
     ) -> str:
-        document = trust_policy(trust_principal or f"arn:aws:iam::{ACCOUNT_ID}:root", external_id, require_mfa)
+        document = _trust_policy(trust_principal or f"arn:aws:iam::{ACCOUNT_ID}:root", external_id, require_mfa)
         role = self.admin_client("iam").create_role(
             RoleName=name, AssumeRolePolicyDocument=document, MaxSessionDuration=max_session_duration
         )
@@ -900,11 +930,11 @@ class LocalSTS:
         iam = self.admin_client("iam")
         device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user_name)["VirtualMFADevice"]
         serial, secret = device["SerialNumber"], device["Base32StringSeed"].decode()
-        totp = pyotp.TOTP(secret, interval=TOTP_STEP)
+        totp = pyotp.TOTP(secret, interval=_TOTP_STEP)
         iam.enable_mfa_device(
             UserName=user_name,
             SerialNumber=serial,
-            AuthenticationCode1=totp.at(time.time() - TOTP_STEP),
+            AuthenticationCode1=totp.at(time.time() - _TOTP_STEP),
             AuthenticationCode2=totp.now(),
         )
         self._vault.add_device(serial, secret, iam.get_user(UserName=user_name)["User"]["Arn"])
@@ -920,10 +950,14 @@ class LocalSTS:
         self._ledger.clear_calls()
 
     def inject_fault(self, action: str, kind: str, times: int = 1) -> None:
-        """Make the next `times` requests for `action` ("*" for any) fail; see FAULT_KINDS and "slow:SECONDS"."""
+        """Make the next `times` requests for `action` ("*" for any) go wrong.
+
+        kind: "throttle", "500", "503", "expired_token", "access_denied", "malformed" (HTTP 200, not STS XML),
+        or "slow:SECONDS" (answer normally after the delay).
+        """
         if kind.startswith("slow:"):
             float(kind.split(":", 1)[1])  # refuse a bad number now, not inside a request
-        elif kind not in FAULT_KINDS:
+        elif kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         self._ledger.add_fault(action, kind, times)
 
@@ -931,14 +965,14 @@ class LocalSTS:
         self._ledger.clear_faults()
 
     def encode_authorization_message(self, document: dict) -> str:
-        return encode_message(document)
+        return _encode_message(document)
 
 
 # ---------------------------------------------------------------------------------------
 # Standalone
 
 
-def write_atomically(path: str, text: str) -> None:
+def _write_atomically(path: str, text: str) -> None:
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -966,9 +1000,9 @@ def main(argv: list[str] | None = None) -> int:
             "account": ACCOUNT_ID,
         }
     )
-    print(state, flush=True)
     if args.state_file:
-        write_atomically(args.state_file, state + "\n")
+        _write_atomically(args.state_file, state + "\n")
+    print(state, flush=True)
     stop_requested.wait()
     server.stop()
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import botocore.auth
+import botocore.compat
 import pyotp
 import pytest
 from botocore import UNSIGNED
@@ -24,9 +25,9 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from localsts import ACCOUNT_ID, LocalSTS  # noqa: E402
+from localsts import ACCOUNT_ID, ADMIN_ACCESS_KEY_ID, LocalSTS  # noqa: E402
 
-NO_RETRIES = {"max_attempts": 1, "mode": "standard"}
+NO_RETRIES = {"total_max_attempts": 1, "mode": "standard"}
 OTHER_ACCOUNT = "111111111111"
 TASK_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
 
@@ -40,6 +41,7 @@ def server(tmp_path_factory):
             env.delenv(name)
         env.setenv("AWS_CONFIG_FILE", str(home / "no-config"))
         env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-credentials"))
+        env.setenv("NO_PROXY", "127.0.0.1,localhost")
         local = LocalSTS().start()
         yield local
         local.stop()
@@ -48,11 +50,10 @@ def server(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fresh(server):
     server.reset()
-    yield
 
 
 def sts_client(server, key: str, secret: str, token: str | None = None, **config):
-    options = {"retries": NO_RETRIES, **config}
+    options = {"retries": dict(NO_RETRIES), **config}
     return boto3.session.Session().client(
         "sts",
         endpoint_url=server.url,
@@ -71,6 +72,15 @@ def user_client(server, user: dict, **config):
 def credentials_client(server, credentials: dict, **config):
     return sts_client(
         server, credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"], **config
+    )
+
+
+def anonymous_client(server):
+    return boto3.session.Session().client(
+        "sts",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries=dict(NO_RETRIES)),
     )
 
 
@@ -111,8 +121,8 @@ def foreign_user(server, name: str) -> dict:
         "iam",
         endpoint_url=server.url,
         region_name="us-east-1",
-        aws_access_key_id="AKIAADMINADMINADMIN0",
-        aws_secret_access_key="x",
+        aws_access_key_id=ADMIN_ACCESS_KEY_ID,
+        aws_secret_access_key="any",
     )
     iam.meta.events.register(
         "before-sign.iam.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT)
@@ -140,7 +150,8 @@ def test_unknown_and_inactive_keys_are_refused(server):
     assert (code, status) == ("InvalidClientTokenId", 403)
     assert message == "The security token included in the request is invalid."
     alice = server.create_user("alice")
-    server.admin_client("iam").update_access_key(UserName="alice", AccessKeyId=alice["access_key_id"], Status="Inactive")
+    iam = server.admin_client("iam")
+    iam.update_access_key(UserName="alice", AccessKeyId=alice["access_key_id"], Status="Inactive")
     assert refusal(user_client(server, alice).get_caller_identity)[0] == "InvalidClientTokenId"
 
 
@@ -151,14 +162,12 @@ def test_session_tokens_must_match_their_keys(server):
     assert refusal(without_token.get_caller_identity)[0] == "InvalidClientTokenId"
     wrong_token = sts_client(server, session["AccessKeyId"], session["SecretAccessKey"], "bogus")
     assert refusal(wrong_token.get_caller_identity)[0] == "InvalidClientTokenId"
-    long_term_with_token = sts_client(server, alice["access_key_id"], alice["secret_access_key"], session["SessionToken"])
-    assert refusal(long_term_with_token.get_caller_identity)[0] == "InvalidClientTokenId"
+    key_with_token = sts_client(server, alice["access_key_id"], alice["secret_access_key"], session["SessionToken"])
+    assert refusal(key_with_token.get_caller_identity)[0] == "InvalidClientTokenId"
 
 
 def test_unsigned_request_is_refused(server):
-    anonymous = boto3.session.Session().client(
-        "sts", endpoint_url=server.url, region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries=NO_RETRIES)
-    )
+    anonymous = anonymous_client(server)
     code, _, status = refusal(anonymous.get_caller_identity)
     assert (code, status) == ("MissingAuthenticationToken", 403)
 
@@ -198,8 +207,12 @@ def test_assume_role_refuses_bad_role_arns(server):
     assert (code, status) == ("ValidationError", 400)
     assert "at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20" in message
     user_arn = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
-    assert refusal(client.assume_role, RoleArn=user_arn, RoleSessionName="ok")[:2] == ("ValidationError", "Request ARN is invalid")
-    code, _, status = refusal(client.assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/Missing", RoleSessionName="ok")
+    assert refusal(client.assume_role, RoleArn=user_arn, RoleSessionName="ok")[:2] == (
+        "ValidationError",
+        "Request ARN is invalid",
+    )
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:role/Missing"
+    code, _, status = refusal(client.assume_role, RoleArn=missing, RoleSessionName="ok")
     assert (code, status) == ("AccessDenied", 403)
 
 
@@ -220,7 +233,7 @@ def test_assume_role_accepts_good_session_names(server, name):
 def test_assume_role_duration_limits(server):
     client = raw_client(server, server.create_user("alice"))
     role_arn = server.create_role("Admin", max_session_duration=7200)
-    code, message, _ = refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="s", DurationSeconds=899)
+    code, message, _ = refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss", DurationSeconds=899)
     assert code == "ValidationError" and "Member must have value greater than or equal to 900" in message
     _, message, _ = refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss", DurationSeconds=7201)
     assert message == "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
@@ -245,7 +258,8 @@ def test_external_id_condition(server):
     client = raw_client(server, server.create_user("alice"))
     role_arn = server.create_role("Partner", external_id="secret-id")
     assert refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss")[0] == "AccessDenied"
-    assert refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss", ExternalId="wrong-id")[0] == "AccessDenied"
+    wrong = refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss", ExternalId="wrong-id")
+    assert wrong[0] == "AccessDenied"
     assert client.assume_role(RoleArn=role_arn, RoleSessionName="ss", ExternalId="secret-id")["Credentials"]
     code, message, _ = refusal(client.assume_role, RoleArn=role_arn, RoleSessionName="ss", ExternalId="bad id!")
     assert code == "ValidationError" and "at 'externalId'" in message
@@ -311,7 +325,8 @@ def test_wrong_mfa_codes_and_devices_are_refused(server):
         "AccessDenied",
         "MultiFactorAuthentication failed with invalid MFA one time pass code.",
     )
-    code, message, _ = refusal(client.get_session_token, SerialNumber=bob_serial, TokenCode=pyotp.TOTP(bob_secret).now())
+    bob_code = pyotp.TOTP(bob_secret).now()
+    code, message, _ = refusal(client.get_session_token, SerialNumber=bob_serial, TokenCode=bob_code)
     assert code == "AccessDenied" and "MFA serial number is valid and associated with this user" in message
     unknown = f"arn:aws:iam::{ACCOUNT_ID}:mfa/nobody"
     assert refusal(client.get_session_token, SerialNumber=unknown, TokenCode=good)[0] == "AccessDenied"
@@ -401,6 +416,14 @@ def test_clock_skew_is_refused(server, offset, wording):
     assert message.startswith(wording) and "5 min." in message
 
 
+def test_unreadable_request_date_is_refused(server):
+    client = user_client(server, server.create_user("alice"))
+    client.meta.events.register(
+        "before-send.sts.*", lambda request, **_: request.headers.__setitem__("X-Amz-Date", "yesterday")
+    )
+    assert refusal(client.get_caller_identity)[::2] == ("IncompleteSignature", 400)
+
+
 def test_small_skew_is_tolerated_and_date_header_follows_server_clock(server):
     alice = server.create_user("alice")
     server.clock_offset = 200
@@ -459,7 +482,7 @@ def test_throttle_message_and_retrying_client_recovers(server):
     server.inject_fault("GetCallerIdentity", "throttle")
     assert refusal(user_client(server, alice).get_caller_identity)[:2] == ("Throttling", "Rate exceeded")
     server.inject_fault("GetCallerIdentity", "throttle", times=2)
-    retrying = user_client(server, alice, retries={"max_attempts": 3, "mode": "standard"})
+    retrying = user_client(server, alice, retries={"total_max_attempts": 3, "mode": "standard"})
     response = retrying.get_caller_identity()
     assert response["ResponseMetadata"]["RetryAttempts"] == 2
     assert server.calls("GetCallerIdentity") == 4
@@ -529,7 +552,9 @@ def test_assume_root(server):
 
 def test_assume_root_only_from_the_default_account(server):
     outsider = user_client(server, foreign_user(server, "outsider"))
-    code, message, status = refusal(outsider.assume_root, TargetPrincipal=OTHER_ACCOUNT, TaskPolicyArn={"arn": TASK_POLICY})
+    code, message, status = refusal(
+        outsider.assume_root, TargetPrincipal=OTHER_ACCOUNT, TaskPolicyArn={"arn": TASK_POLICY}
+    )
     assert (code, status) == ("AccessDenied", 403)
     assert f"arn:aws:iam::{OTHER_ACCOUNT}:user/outsider" in message
 
@@ -546,9 +571,7 @@ def test_get_access_key_info(server):
 
 def test_web_identity_credentials_are_tracked(server):
     role_arn = server.create_role("Web")
-    anonymous = boto3.session.Session().client(
-        "sts", endpoint_url=server.url, region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries=NO_RETRIES)
-    )
+    anonymous = anonymous_client(server)
     response = anonymous.assume_role_with_web_identity(
         RoleArn=role_arn, RoleSessionName="web", WebIdentityToken="header.payload.signature", DurationSeconds=900
     )
@@ -572,8 +595,8 @@ def test_reset_forgets_everything(server):
     server.reset()
     assert (server.calls(), server.clock_offset) == (0, 0.0)
     assert refusal(user_client(server, alice).get_caller_identity)[0] == "InvalidClientTokenId"
-    bob = server.create_user("alice")
-    code, message, _ = refusal(user_client(server, bob).get_session_token, SerialNumber=serial, TokenCode=pyotp.TOTP(secret).now())
+    again = user_client(server, server.create_user("alice"))
+    code, message, _ = refusal(again.get_session_token, SerialNumber=serial, TokenCode=pyotp.TOTP(secret).now())
     assert code == "AccessDenied" and "MFA serial number" in message
 
 
@@ -593,12 +616,13 @@ def test_many_concurrent_clients(server):
 def test_standalone_server(tmp_path):
     state_file = tmp_path / "state.json"
     script = Path(__file__).parent / "localsts.py"
+    nowhere = str(tmp_path / "no-such-file")
     process = subprocess.Popen(
         [sys.executable, str(script), "--port", "0", "--state-file", str(state_file)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")},
+        env={**os.environ, "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere},
     )
     try:
         line = read_line_within(process, seconds=60)
@@ -625,9 +649,11 @@ def test_standalone_server(tmp_path):
 
 
 def read_line_within(process: subprocess.Popen, seconds: float) -> str:
+    """The first stdout line, without hanging the suite if the server never prints one."""
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
     reader.start()
     reader.join(seconds)
-    assert lines and lines[0], f"no JSON line from the standalone server; stderr: {process.stderr.read() if process.poll() is not None else ''}"
+    stderr = process.stderr.read() if process.poll() is not None else ""
+    assert lines and lines[0], f"no JSON line from the standalone server; stderr: {stderr}"
     return lines[0]
