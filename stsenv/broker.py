@@ -6,7 +6,6 @@ providers, boto3) is imported only when the cache cannot answer.
 
 import os
 
-from stsenv import terminal
 from stsenv.cache import CredentialCache, cache_dir
 from stsenv.credentials import SIGNING_MARGIN, required_remaining
 from stsenv.errors import AwsError, ConfigError
@@ -18,12 +17,13 @@ FALLBACK_MIN_REMAINING = 60
 
 
 class Options:
-    """How this invocation may get credentials: may it ask a person, and a code given on the command line."""
+    """How this invocation may get credentials: may it ask a person, and a code or SAML assertion given on the command line."""
 
-    def __init__(self, interactive=True, token_code=None, environ=None):
+    def __init__(self, interactive=True, token_code=None, environ=None, saml_assertion=None):
         self.interactive = interactive
         self.token_code = token_code
         self.environ = os.environ if environ is None else environ
+        self.saml_assertion = saml_assertion
 
 
 class Broker:
@@ -40,7 +40,10 @@ class Broker:
             return None
         found = self.cache.read(source)
         if found is not None and found.remaining() > required_remaining(source.params.get("duration")):
-            terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
+            if os.environ.get("STSENV_DEBUG") == "1":  # stsenv.terminal stays off the warm path otherwise
+                from stsenv import terminal
+
+                terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
             return found
         return None
 
@@ -49,18 +52,24 @@ class Broker:
 
         When STS fails and `fall_back` is true, the previous entry is used while it is still valid.
         """
-        from stsenv import providers
+        from stsenv import providers, terminal
+        from stsenv.testpoint import pause
 
         if not source.cacheable:
             return providers.fetch(source, None, self)
         timeouts = lock_timeouts(self.options.environ)
-        with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts) as lock:
+        meanwhile = self._refreshed_meanwhile(source, needed)
+        with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts, meanwhile) as lock:
+            if lock.answer is not None:
+                terminal.debug(f"{source.profile} was refreshed by another process while we waited")
+                return lock.answer
             previous = self.cache.read(source)
             if previous is not None and previous.remaining() > needed:
                 terminal.debug(f"{source.profile} was refreshed by another process while we waited")
                 return previous
             signer = self.refresh_parent(source.parent)
             terminal.debug(f"calling STS for {source.profile} ({source.kind})")
+            pause("before-sts")
             try:
                 fresh = providers.fetch(source, signer, self, lock)
             except AwsError as error:
@@ -68,8 +77,28 @@ class Broker:
                     terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
                     return previous
                 raise
+            pause("after-sts")
             self.cache.write(source, fresh)
+            pause("after-replace")
             return fresh
+
+    def _refreshed_meanwhile(self, source, needed):
+        """For the lock's waiting loop: the entry another process has written since, when fresh enough.
+        Waiters then leave side by side as soon as it is there, instead of taking the lock one after
+        another only to read it; a stat per poll, a read only when the file has changed."""
+        path = self.cache.path(source)
+        seen = None  # the first check reads whatever is there: it may have been written since our own read
+
+        def check():
+            nonlocal seen
+            version = _file_version(path)
+            if version is None or version == seen:
+                return None
+            seen = version
+            found = self.cache.read(source)
+            return found if found is not None and found.remaining() > needed else None
+
+        return check
 
     def refresh_parent(self, parent):
         """The credentials that sign the next STS call: they need only outlive that call."""
@@ -83,6 +112,14 @@ class Broker:
         if found is not None and found.remaining() > SIGNING_MARGIN:
             return found
         return self.refresh(parent, SIGNING_MARGIN)
+
+
+def _file_version(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 def lock_timeouts(environ):

@@ -16,6 +16,8 @@ from stsenv.errors import ConfigError
 
 ENTRY_VERSION = 1
 LONGEST_GRANT = 129600  # GetSessionToken's 36 hours: no STS credentials live longer
+ORPHAN_AGE = 600  # a temporary file this old was left by a writer killed between mkstemp and os.replace
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEXT_FIELDS = ("key", "profile", "kind", "AccessKeyId", "SecretAccessKey")
 
 
@@ -46,6 +48,8 @@ def entry_name(profile, key):
     for byte in key.encode():
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     safe = "".join(c if c.isalnum() or c in "-_.@+=," else f"%{ord(c):02X}" for c in profile)
+    if safe.startswith("."):  # a dot file would be taken for a temporary file, and skipped by `ls` and `logout`
+        safe = "%2E" + safe[1:]
     return f"{safe}.{digest:016x}.json"
 
 
@@ -62,14 +66,28 @@ class CredentialCache:
     # ---- reading (the warm path) ------------------------------------------------------------------
 
     def read(self, source):
-        """The cached Credentials for `source`, or None: a miss for anything that is not exactly right."""
-        path = self.path(source)
+        """The cached Credentials for `source`, or None: a miss for anything that is not exactly right.
+
+        The directory is opened without following a symlink and must be ours and 0700 (else a silent
+        miss: the refresh that follows repairs its mode or refuses it, in one line); the file is opened
+        relative to it, without following a symlink, and without blocking on a FIFO.
+        """
+        name = entry_name(source.profile, source.cache_key())
+        path = os.path.join(self.directory, name)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-        except (FileNotFoundError, NotADirectoryError):
+            directory = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            if _ownership_problem(os.fstat(directory), stat.S_ISDIR):
+                return None
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW, dir_fd=directory)
+        except FileNotFoundError:
             return None
         except OSError as error:
             return self._refuse(path, "it cannot be opened (a symlink?)" if error.errno == 40 else error.strerror)
+        finally:
+            os.close(directory)
         try:
             problem = _ownership_problem(os.fstat(fd))
             if problem:
@@ -80,7 +98,7 @@ class CredentialCache:
             os.close(fd)
         try:
             entry = jsonfast.loads(data.decode())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return self._refuse(path, "it is not JSON")
         problem = _entry_problem(entry, source.cache_key())
         if problem:
@@ -102,11 +120,15 @@ class CredentialCache:
 
     def ensure_directory(self):
         """Create the directory 0700 (whatever the umask), or repair its mode; refuse one that is not ours."""
+        umask = os.umask(0o022)  # parents made on the way (~/.cache) are never group or world writable
+        os.umask(umask | 0o022)
         try:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             info = os.lstat(self.directory)
         except OSError as error:
             raise ConfigError(f"cannot create the cache directory {self.directory}: {error.strerror}", "set STSENV_CACHE_DIR") from None
+        finally:
+            os.umask(umask)
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
             raise ConfigError(f"cache directory {self.directory} is not a plain directory (a symlink?)", "remove it or set STSENV_CACHE_DIR")
         if info.st_uid != os.geteuid():
@@ -116,9 +138,14 @@ class CredentialCache:
             self._warn(f"stsenv: cache directory {self.directory} was mode {stat.S_IMODE(info.st_mode):04o}; set it to 0700")
 
     def write(self, source, credentials):
-        """Atomically replace the entry for `source` (mkstemp in the same directory, fsync, os.replace)."""
+        """Atomically replace the entry for `source` (mkstemp in the same directory, fsync, os.replace).
+
+        A failure (a directory in the entry's place, a full disk) is a ConfigError naming the file.
+        """
         import json
         import tempfile
+
+        from stsenv.testpoint import pause
 
         entry = {
             "version": ENTRY_VERSION,
@@ -135,16 +162,42 @@ class CredentialCache:
             "Written": int(time.time()),
         }
         self.ensure_directory()
-        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        self._remove_orphans()
+        path = self.path(source)
+        temporary = None
         try:
+            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+            text = json.dumps(entry, indent=1)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, indent=1)
+                handle.write(text[: len(text) // 2])
+                handle.flush()
+                pause("write-half")
+                handle.write(text[len(text) // 2 :])
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temporary, self.path(source))
+            pause("before-replace")
+            os.replace(temporary, path)
+        except OSError as error:
+            _remove_quietly(temporary)
+            raise ConfigError(f"cannot write the cache file {path}: {error.strerror}", "remove what is in its place, or set STSENV_CACHE_DIR") from None
         except BaseException:
             _remove_quietly(temporary)
             raise
+
+    def _remove_orphans(self):
+        """Remove temporary files that writers killed mid-write left behind: they may hold live credentials."""
+        now = time.time()
+        try:
+            names = [name for name in os.listdir(self.directory) if name.startswith(".tmp-")]
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(self.directory, name)
+            try:
+                if now - os.lstat(path).st_mtime > ORPHAN_AGE:
+                    _remove_quietly(path)
+            except OSError:
+                pass
 
     def remove(self, path):
         _remove_quietly(path)
@@ -163,24 +216,27 @@ class CredentialCache:
             if not name.endswith(".json") or name.startswith("."):
                 continue
             try:
-                with open(path, encoding="utf-8") as handle:
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)  # never a symlink, never wait on a FIFO
+                with os.fdopen(fd, encoding="utf-8") as handle:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        continue
                     entry = json.load(handle)
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 continue
             if isinstance(entry, dict) and entry.get("version") == ENTRY_VERSION:
                 found.append((path, entry))
         return found
 
-    def lock(self, source, purpose, tell, timeout):
+    def lock(self, source, purpose, tell, timeout, answered=None):
         """The per-key lock that makes refresh single-flight (see stsenv.lock)."""
         from stsenv.lock import KeyLock
 
         self.ensure_directory()
-        return KeyLock(self.path(source)[: -len(".json")], purpose, tell, timeout)
+        return KeyLock(self.path(source)[: -len(".json")], purpose, tell, timeout, answered)
 
 
-def _ownership_problem(info):
-    if not stat.S_ISREG(info.st_mode):
+def _ownership_problem(info, is_kind=stat.S_ISREG):
+    if not is_kind(info.st_mode):
         return "it is not a regular file"
     if info.st_uid != os.geteuid():
         return "it belongs to another user"
@@ -198,13 +254,17 @@ def _entry_problem(entry, key):
     if entry["key"] != key:
         return "it holds credentials for another configuration"
     expires = entry.get("Expires")
-    if expires is not None and (type(expires) is not int or not isinstance(entry.get("Expiration"), str)):
+    # only STS credentials are cached, and they all expire: an entry without an expiry would be used forever
+    if type(expires) is not int or not isinstance(entry.get("Expiration"), str):
         return "its expiry is not valid"
-    if expires is not None and expires > time.time() + LONGEST_GRANT + 300:
+    if expires > time.time() + LONGEST_GRANT + 300:
         return "its expiry is further away than AWS ever grants"
     for field in ("SessionToken", "Arn", "Account"):
         if entry.get(field) is not None and not isinstance(entry[field], str):
             return f"field {field} is not text"
+    for field in _TEXT_FIELDS + ("SessionToken", "Arn", "Account"):
+        if entry.get(field) is not None and not entry[field].isprintable():
+            return f"field {field} holds characters no credential has"
     return None
 
 
@@ -218,6 +278,8 @@ def _stderr_once(message):
 
 
 def _remove_quietly(path):
+    if path is None:
+        return
     try:
         os.unlink(path)
     except FileNotFoundError:

@@ -3,11 +3,11 @@
 import argparse
 from importlib import import_module
 
-from stsenv import __version__, render
+from stsenv import __version__, adhoc, render
 from stsenv.errors import ConfigError
 
 # One module per command (or pair of commands) under stsenv/commands/, each with register(subparsers).
-COMMAND_MODULES = ("configure", "ls", "login", "shell")
+COMMAND_MODULES = ("configure", "ls", "login", "shell", "lookup", "federate", "doctor")
 
 EPILOG = """exit codes: 0 success, 1 AWS or the network refused or failed, 2 bad usage or configuration,
 3 an MFA code was needed and none could be had, 4 waiting for another stsenv ran out of time.
@@ -38,7 +38,8 @@ def build_parser():
     use.add_argument("--format", dest="fmt", choices=render.FORMATS, default="shell")
     use.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
     use.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
-    use.add_argument("--token-code", help="the MFA code, when one is needed")
+    use.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    adhoc.add_use_arguments(use)
     use.set_defaults(func=_run_use)
 
     for name in COMMAND_MODULES:
@@ -57,7 +58,29 @@ def _run_use(args):
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
-    return use(args.profile, args.shell, args.fmt, args.interactive, args.token_code, args.clear)
+    config = profile = None
+    if adhoc.wanted(args):
+        from stsenv.config import AwsConfig
+
+        config = AwsConfig()
+        profile = adhoc.use_profile(config, args)
+    assertion = read_input_file(args.saml_assertion_file, "--saml-assertion-file") if args.saml_assertion_file else None
+    return use(profile or args.profile, args.shell, args.fmt, args.interactive, args.token_code, args.clear, config, assertion)
+
+
+def read_input_file(path, flag):
+    """The text of a file named on the command line (- for stdin); ConfigError that names the flag."""
+    import sys
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        raise ConfigError(f"{flag} {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{flag} {path}: not text") from None
 
 
 def run(argv):

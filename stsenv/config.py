@@ -17,6 +17,25 @@ LEGACY_GLOBAL_REGIONS = frozenset(
     "ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 aws-global ca-central-1 eu-central-1 eu-north-1 "
     "eu-west-1 eu-west-2 eu-west-3 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2".split()
 )
+# The name prefix of profiles made from `use`/`federate` flags (stsenv.adhoc).
+ADHOC_PREFIX = "adhoc:"
+# Settings that make a profile one of the kinds of stsenv.kinds (web identity, SAML, federation, assume-root).
+OTHER_KIND_KEYS = ("web_identity_token_file", "saml_role_arn", "federation_name", "target_principal")
+# Optional session settings of a role profile (stsenv.kinds.session_settings).
+SESSION_SETTING_KEYS = ("policy", "policy_file", "policy_arns", "tags", "source_identity")
+# Credentials that are a role session: a role assumed with them is role chaining, limited to one hour.
+ROLE_SESSION_KINDS = frozenset({"assume-role", "web-identity", "saml"})
+# (region prefix, DNS suffix, dual-stack DNS suffix) of the partitions other than aws (botocore's partitions.json).
+PARTITION_SUFFIXES = (
+    ("cn-", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+    ("us-gov-", "amazonaws.com", "api.aws"),
+    ("us-iso-", "c2s.ic.gov", "api.aws.ic.gov"),
+    ("us-isob-", "sc2s.sgov.gov", "api.aws.scloud"),
+    ("us-isof-", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+    ("eu-isoe-", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+    ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
+)
+AWS_SUFFIXES = ("amazonaws.com", "api.aws")
 
 
 def check_profile_name(name):
@@ -90,6 +109,8 @@ class AwsConfig:
             return ConfigError(
                 f"profile {name!r} not found: {self.config_path} has [{name}], but profiles there need [profile {name}]"
             )
+        if name.startswith(ADHOC_PREFIX):  # e.g. the shell's refresh hook, after `use --role-arn ...`
+            return ConfigError(f"{name} was made from command-line flags, and has no profile to refresh it by", "run that `stsenv use` (or `federate`) command again")
         from difflib import get_close_matches
 
         close = get_close_matches(name, list(self.profiles), n=3, cutoff=0.6)
@@ -119,31 +140,56 @@ class AwsConfig:
     # ---- STS endpoint --------------------------------------------------------------------------
 
     def region(self, section):
-        return self.value(section, "region") or self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        """The profile's region, else AWS_REGION, else AWS_DEFAULT_REGION.
+
+        botocore puts AWS_DEFAULT_REGION first, but `stsenv use` exports the region of the profile in use,
+        and that must not decide the endpoint of the next profile the shell switches to.
+        """
+        region = self.value(section, "region") or self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        if region and not (region.replace("-", "").isalnum() and region.isascii() and region[0] != "-" and len(region) <= 63):
+            raise ConfigError(f"region {region!r} is not a region name", "use a name such as eu-west-1")
+        return region
 
     def sts_endpoint(self, section):
-        """{"endpoint": url, "region": signing region} for STS calls made for this profile.
+        """{"endpoint": url, "region": signing region} for STS calls made for this profile, as botocore picks them.
 
-        Order as in botocore: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the `[services]` sts endpoint_url,
-        the profile's endpoint_url; otherwise the regional endpoint (or the global one without a region,
-        or under `sts_regional_endpoints = legacy` for the legacy regions).
+        A configured URL wins: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, the `[services]` sts endpoint_url,
+        the profile's endpoint_url. Otherwise the regional endpoint of the region's partition, with FIPS
+        and dual-stack variants; the global one without a region, for `aws-global`, or under
+        `sts_regional_endpoints = legacy` for the legacy regions.
         """
         region = self.region(section)
         url = self._configured_endpoint(section)
         if url:
             return {"endpoint": url, "region": region or "us-east-1"}
-        mode = self.environ.get("AWS_STS_REGIONAL_ENDPOINTS") or self.value(section, "sts_regional_endpoints") or "regional"
-        if region is None or (mode == "legacy" and region in LEGACY_GLOBAL_REGIONS):
+        mode = self._setting(section, "sts_regional_endpoints", "AWS_STS_REGIONAL_ENDPOINTS") or "regional"
+        if mode not in ("regional", "legacy"):
+            raise ConfigError(f"sts_regional_endpoints = {mode} is not valid", "use regional or legacy")
+        fips = (self._setting(section, "use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT") or "").lower() == "true"
+        dualstack = (self._setting(section, "use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT") or "").lower() == "true"
+        variant = fips or dualstack
+        if region is None or not variant and (region == "aws-global" or mode == "legacy" and region in LEGACY_GLOBAL_REGIONS):
             return {"endpoint": "https://sts.amazonaws.com", "region": "us-east-1"}
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        return {"endpoint": f"https://sts.{region}.{suffix}", "region": region}
+        dns, dualstack_dns = next((suffixes for prefix, *suffixes in PARTITION_SUFFIXES if region.startswith(prefix)), AWS_SUFFIXES)
+        fips_host = fips and (dualstack or not region.startswith("us-gov-"))  # GovCloud's plain endpoint is FIPS already
+        host = f"{'sts-fips' if fips_host else 'sts'}.{region}.{dualstack_dns if dualstack else dns}"
+        return {"endpoint": f"https://{host}", "region": "us-east-1" if region == "aws-global" else region}
+
+    def _setting(self, section, key, variable):
+        """An environment variable over the profile's setting, as botocore reads its config."""
+        return self.environ.get(variable) or self.value(section, key)
 
     def _configured_endpoint(self, section):
-        ignore = self.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or self.value(section, "ignore_configured_endpoint_urls")
+        ignore = self._setting(section, "ignore_configured_endpoint_urls", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         if (ignore or "").lower() == "true":
             return None
-        services = self.services.get(self.value(section, "services") or "", {})
-        nested_sts = inifile.nested(services.get("sts", ""))
+        services_name = self.value(section, "services")
+        if services_name and services_name not in self.services:
+            raise ConfigError(
+                f"the profile names services = {services_name}, but there is no [services {services_name}] section",
+                f"add the section to {self.config_path} or remove the services line",
+            )
+        nested_sts = inifile.nested(self.services.get(services_name or "", {}).get("sts", ""))
         return (
             self.environ.get("AWS_ENDPOINT_URL_STS")
             or self.environ.get("AWS_ENDPOINT_URL")
@@ -164,6 +210,10 @@ class AwsConfig:
             raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
         section = self.section(name)
         seen = _seen + (name,)
+        if any(self.value(section, key) for key in OTHER_KIND_KEYS):
+            from stsenv import kinds  # web identity, SAML, federation, assume-root
+
+            return kinds.resolve(self, name, section, seen)
         role_arn = self.value(section, "role_arn")
         if role_arn:
             return self._assume_role(name, section, role_arn, seen, _mfa)
@@ -182,7 +232,11 @@ class AwsConfig:
         external_id = self.value(section, "external_id")
         if external_id:
             params["external_id"] = external_id
-        if parent.kind == "assume-role" and params["duration"] > 3600:
+        if any(self.value(section, key) for key in SESSION_SETTING_KEYS):
+            from stsenv import kinds  # session policy, tags, source identity
+
+            params.update(kinds.session_settings(self, name, section))
+        if parent.kind in ROLE_SESSION_KINDS and params["duration"] > 3600:
             raise ConfigError(
                 f"profile {name!r} asks for duration_seconds = {params['duration']}, but its source "
                 f"{parent.profile!r} is itself a role, and AWS limits role chaining to 3600 seconds",
@@ -242,6 +296,10 @@ class AwsConfig:
             return self.resolve(served, seen, mfa)
         if command:
             return Source("process", name, {"command": command})
+        if self.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+            from stsenv import kinds  # botocore's web identity from the environment, for a profile without credentials
+
+            return kinds.web_identity(self, name, section)
         raise ConfigError(
             f"profile {name!r} has no credentials",
             "it needs keys, a role_arn with a source, or a credential_process",

@@ -9,6 +9,44 @@ import sys
 from stsenv.errors import StsenvError
 
 USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
+# Commands run on every AWS call or prompt refresh, whose exit skips the interpreter's teardown (see run()).
+FAST_EXIT_COMMANDS = ("serve", "use")
+
+
+def run():
+    """The console script (bin/stsenv): main(), then for `serve` and `use` an exit without the interpreter's
+    teardown. Freeing every module and object one by one costs about 1 ms on the warm path (more than a
+    warm `serve` does in all) and about 40 ms once boto3 is loaded. The rest of an exit is done here:
+    output flushed, atexit callbacks run; it is skipped when a thread still runs or a tracer or profiler
+    is watching."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # e.g. a closed pipe: the usual exit reports it
+        sys.exit(code)
+    if not _can_skip_teardown():
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()  # logging's shutdown (imported by boto3), temporary-file finalizers, ...
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _can_skip_teardown():
+    import atexit
+
+    command = next((word for word in sys.argv[1:] if word != "--debug"), None)
+    threading = sys.modules.get("threading")
+    return (
+        command in FAST_EXIT_COMMANDS
+        and hasattr(atexit, "_run_exitfuncs")
+        and (threading is None or threading.active_count() == 1)
+        and sys.gettrace() is None
+        and sys.getprofile() is None
+    )
 
 
 def main(argv=None):

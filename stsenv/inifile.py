@@ -4,6 +4,7 @@ botocore uses `configparser.RawConfigParser()` with its defaults: `#` and `;` st
 at the start of a line (no inline comments), `=` or `:` separate key and value, keys are case-folded,
 a more-indented line continues the value above it, and a duplicate section or key is an error.
 A value that starts with a line break holds nested `key = value` lines (`[services x]`, `s3 =`).
+A `[DEFAULT]` section is configparser's: not a section of its own, its keys are the defaults of every other.
 """
 
 from stsenv.errors import ConfigError
@@ -24,7 +25,7 @@ def parse(text, path):
         if not stripped or stripped[0] in "#;":
             continue
         if key is not None and indent > key_indent:
-            current[key] += "\n" + stripped
+            current[key].append(stripped)  # joined at the end: `+=` would copy the value for every line
             continue
         key = None
         if stripped[0] == "[" and "]" in stripped:
@@ -41,8 +42,15 @@ def parse(text, path):
         name = stripped[:cut].strip().lower()
         if name in current:
             raise ConfigError(f"{path}, line {number}: `{name}` is set twice in section [{_section_name(sections, current)}]")
-        current[name] = stripped[cut + 1 :].strip()
+        current[name] = [stripped[cut + 1 :].strip()]
         key, key_indent = name, indent
+    for values in sections.values():
+        for name, lines in values.items():
+            values[name] = "\n".join(lines)
+    defaults = sections.pop("DEFAULT", None)
+    if defaults:
+        for name, values in sections.items():
+            sections[name] = {**defaults, **values}
     return sections
 
 

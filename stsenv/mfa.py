@@ -8,6 +8,7 @@ import os
 import shlex
 import stat
 import subprocess
+import sys
 
 from stsenv import redact, terminal
 from stsenv.errors import AwsError, ConfigError, MfaUnavailable
@@ -38,6 +39,8 @@ def _code(source, serial, broker, lock, attempt):
     """(origin, code) from the first source of codes that is configured."""
     settings = source.private
     given = broker.options.token_code
+    if given == "-":  # from stdin: a code on the command line is visible to other users in `ps`
+        return "option", _checked(sys.stdin.readline(), "--token-code - (stdin)")
     if given:
         return "option", _checked(given, "--token-code")
     if settings.get("mfa_process"):

@@ -54,8 +54,9 @@ def environment(credentials, profile, region, previous_profile=None):
     return values, unset
 
 
-def clear_environment():
-    return {}, list(CONTRACT_VARIABLES)
+def clear_environment(profile=None):
+    """Unset every contract variable; remember the profile that was active, so `use -` brings it back."""
+    return ({"STSENV_PREVIOUS_PROFILE": profile} if profile else {}), list(CONTRACT_VARIABLES)
 
 
 def block(values, unset, shell, fmt="shell"):

@@ -9,18 +9,34 @@ import os
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import CredentialResolver
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 from botocore.exceptions import ReadTimeoutError
 from botocore.parsers import ResponseParserError
 
 from stsenv.credentials import Credentials
-from stsenv.errors import AwsError
+from stsenv.errors import AwsError, ConfigError
 
-# Throttling and 5xx are retried by botocore's standard mode, a bounded number of times.
+
+def _read_timeout(default=10):
+    """Seconds to wait for STS to answer one attempt: STSENV_STS_READ_TIMEOUT, else `default`."""
+    raw = os.environ.get("STSENV_STS_READ_TIMEOUT")
+    try:
+        seconds = default if raw is None else float(raw)
+    except ValueError:
+        seconds = -1
+    if not seconds > 0:
+        raise ConfigError(f"STSENV_STS_READ_TIMEOUT={raw!r} must be a positive number of seconds")
+    return seconds
+
+
+ATTEMPTS = 3  # with 5 s to connect and 10 s to answer, all attempts end well inside the 60 s lock wait
+# Throttling, 5xx, timeouts and refused connections are retried by botocore's standard mode: ATTEMPTS in
+# all (`max_attempts` would count retries only, one attempt more), with its jittered backoff between them.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
     connect_timeout=5,
-    read_timeout=20,
+    read_timeout=_read_timeout(),
     user_agent_extra="stsenv",
 )
 
@@ -38,6 +54,8 @@ HINTS = {
     "InvalidIdentityToken": "the web identity token is not valid: get a fresh one",
     "ExpiredTokenException": "the token has expired: get a fresh one",
     "InvalidAuthorizationMessageException": "the message is not a complete encoded authorization message",
+    "InternalFailure": f"STS failed on its side {ATTEMPTS} times: try again in a moment",
+    "ServiceUnavailable": f"STS failed on its side {ATTEMPTS} times: try again in a moment",
 }
 
 
@@ -48,6 +66,8 @@ def _client(signer, call):
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
     kwargs = {}
+    if signer is None:  # AssumeRoleWithWebIdentity and WithSAML are unsigned: look for no credentials anywhere
+        session.register_component("credential_provider", CredentialResolver(providers=[]))
     if signer is not None:
         kwargs = {
             "aws_access_key_id": signer.access_key_id,
@@ -70,7 +90,12 @@ def call(operation, signer, endpoint, **parameters):
         return getattr(_client(signer, endpoint), operation)(**parameters)
     except ClientError as error:
         raise _refusal(action, error) from None
-    except (BotoConnectionError, ReadTimeoutError) as error:
+    except ReadTimeoutError:
+        raise AwsError(
+            f"{action}: STS at {endpoint['endpoint']} did not answer within {CLIENT_CONFIG.read_timeout:g}s ({ATTEMPTS} attempts)",
+            "check the network, endpoint_url and region; STSENV_STS_READ_TIMEOUT waits longer",
+        ) from None
+    except BotoConnectionError as error:
         raise AwsError(f"{action}: cannot reach STS at {endpoint['endpoint']} ({type(error).__name__})", "check the network, endpoint_url and region") from None
     except ResponseParserError:
         raise AwsError(f"{action}: STS at {endpoint['endpoint']} sent a response that is not STS XML", "check endpoint_url / AWS_ENDPOINT_URL_STS") from None
@@ -83,10 +108,15 @@ def _refusal(action, error):
     code = details.get("Code") or "Unknown"
     message = details.get("Message") or str(error)
     hint = HINTS.get(code)
-    if code in ("SignatureDoesNotMatch", "InvalidSignatureException", "RequestExpired") and "expired" in message.lower():
+    clock_words = ("expired", "not yet current")  # AWS: "Signature expired: ..." / "Signature not yet current: ..."
+    if code in ("SignatureDoesNotMatch", "InvalidSignatureException", "RequestExpired") and any(w in message.lower() for w in clock_words):
         hint = "this machine's clock is off: sync it (e.g. `timedatectl set-ntp true`) and try again"
     if code == "AccessDenied" and "MultiFactorAuthentication" in message:
         hint = "the MFA code was wrong, expired or already used: wait for the next code"
+    if "role chaining" in message:
+        hint = "credentials that are themselves a role session can assume a role for 3600 seconds at most: ask for 3600 or less"
+    if "MaxSessionDuration" in message:
+        hint = "ask for fewer seconds, or raise the role's maximum session duration in IAM"
     return AwsError(f"{action} refused: {code}: {message}", hint, code=code)
 
 
@@ -121,3 +151,42 @@ def get_session_token(signer, endpoint, **parameters):
 def get_caller_identity(signer, endpoint):
     response = call("get_caller_identity", signer, endpoint)
     return {key: response[key] for key in ("UserId", "Account", "Arn")}
+
+
+def get_federation_token(signer, endpoint, **parameters):
+    return credentials_from(call("get_federation_token", signer, endpoint, **parameters))
+
+
+def assume_role_with_web_identity(endpoint, **parameters):
+    return credentials_from(call("assume_role_with_web_identity", None, endpoint, **parameters))
+
+
+def assume_role_with_saml(endpoint, **parameters):
+    return credentials_from(call("assume_role_with_saml", None, endpoint, **parameters))
+
+
+def assume_root(signer, endpoint, **parameters):
+    """Root-task credentials for a member account; they act as that account's root user."""
+    response = call("assume_root", signer, endpoint, **parameters)
+    return credentials_from(response, arn=f"arn:aws:iam::{parameters['TargetPrincipal']}:root")
+
+
+def get_access_key_info(signer, endpoint, access_key_id):
+    return without_metadata(call("get_access_key_info", signer, endpoint, AccessKeyId=access_key_id))
+
+
+def decode_authorization_message(signer, endpoint, encoded_message):
+    return without_metadata(call("decode_authorization_message", signer, endpoint, EncodedMessage=encoded_message))
+
+
+def get_web_identity_token(signer, endpoint, **parameters):
+    response = without_metadata(call("get_web_identity_token", signer, endpoint, **parameters))
+    from stsenv import redact
+
+    redact.remember(response.get("WebIdentityToken"))
+    return response
+
+
+def without_metadata(response):
+    """The response as the aws CLI prints it: without botocore's ResponseMetadata."""
+    return {key: value for key, value in response.items() if key != "ResponseMetadata"}

@@ -17,11 +17,12 @@ def default_shell(environ):
     return "bash"
 
 
-def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False):
+def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
     environ = os.environ
     shell = shell or default_shell(environ)
     if clear:
-        values, unset = render.clear_environment()
+        values, unset = render.clear_environment(environ.get("STSENV_PROFILE"))
     else:
         if profile == "-":
             profile = environ.get("STSENV_PREVIOUS_PROFILE")
@@ -29,9 +30,9 @@ def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, cle
                 raise ConfigError("no previous profile in this shell", "`stsenv use -` switches back after a second `stsenv use`")
         if not profile:
             raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
-        config = AwsConfig(environ)
+        config = config or AwsConfig(environ)
         source = config.resolve(profile)
-        credentials = Broker(Options(interactive, token_code, environ)).credentials(source)
+        credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
         region = config.value(config.section(profile), "region")
         values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"))
     sys.stdout.write(render.block(values, unset, shell, fmt))

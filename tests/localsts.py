@@ -80,6 +80,7 @@ _UNSIGNED_ACTIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"
 _REDACTED_PARAMS = frozenset({"TokenCode", "WebIdentityToken", "SAMLAssertion"})
 _FAULT_KINDS = frozenset({"throttle", "500", "503", "expired_token", "access_denied", "malformed"})
 _AUTHORIZATION_MESSAGE_MARKER = b"localsts-authorization-message:"
+_IDENTITY_SIGNING_KEY = secrets.token_bytes(32)  # signs the web identity tokens this server hands out
 
 _ARN_TEXT_PATTERN = r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]+"
 _NAME_PATTERN = r"[\w+=,.@-]*"
@@ -429,6 +430,103 @@ def _trust_policy(principal: str, external_id: str | None, require_mfa: bool) ->
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def _federated_action(provider_arn: str) -> str:
+    return "sts:AssumeRoleWithSAML" if ":saml-provider/" in provider_arn else "sts:AssumeRoleWithWebIdentity"
+
+
+def _federated_trust_policy(provider_arn: str) -> str:
+    statement = {"Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": _federated_action(provider_arn)}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _trust_allows_federated(policy_document: str, provider_arn: str, context: dict[str, str]) -> bool:
+    """A statement that names this identity provider as a Federated principal for its action."""
+    action = _federated_action(provider_arn).lower()
+    statements = _listify(json.loads(policy_document).get("Statement", []))
+    return any(
+        statement.get("Effect") == "Allow"
+        and any(fnmatch.fnmatchcase(action, item.lower()) for item in _listify(statement.get("Action", [])))
+        and isinstance(statement.get("Principal"), dict)
+        and provider_arn in _listify(statement["Principal"].get("Federated", []))
+        and _conditions_hold(statement.get("Condition", {}), context)
+        for statement in statements
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Web identity tokens and SAML assertions this server issues and checks
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign_jwt(claims: dict) -> str:
+    signing_input = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64url(json.dumps(claims).encode())
+    signature = hmac.new(_IDENTITY_SIGNING_KEY, signing_input.encode(), "sha256").digest()
+    return signing_input + "." + _b64url(signature)
+
+
+def _verified_jwt_claims(token: str) -> dict:
+    """The claims of a token this server signed; InvalidIdentityToken for anything else."""
+    parts = token.split(".")
+    try:
+        expected = hmac.new(_IDENTITY_SIGNING_KEY, f"{parts[0]}.{parts[1]}".encode(), "sha256").digest()
+        if len(parts) != 3 or not hmac.compare_digest(_b64url_decode(parts[2]), expected):
+            raise ValueError("bad signature")
+        claims = json.loads(_b64url_decode(parts[1]))
+    except (IndexError, ValueError, binascii.Error):
+        raise _StsError(400, "InvalidIdentityToken", "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.")
+    return claims
+
+
+_SAML_ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
+_SAML_SESSION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+_SAML_NS = {"samlp": "urn:oasis:names:tc:SAML:2.0:protocol", "saml": "urn:oasis:names:tc:SAML:2.0:assertion"}
+
+
+def _saml_response(role_arn: str, provider_arn: str, subject: str, session_name: str, not_on_or_after: dt.datetime) -> str:
+    """A base64 SAMLResponse as an IdP posts it to AWS (unsigned: this server trusts what it made)."""
+    stamp = _format_time(not_on_or_after)
+    attribute = '<saml:Attribute Name="{}"><saml:AttributeValue>{}</saml:AttributeValue></saml:Attribute>'
+    document = (
+        f'<samlp:Response xmlns:samlp="{_SAML_NS["samlp"]}" xmlns:saml="{_SAML_NS["saml"]}" ID="_{uuid.uuid4().hex}" Version="2.0">'
+        f"<saml:Issuer>http://idp.localsts.example</saml:Issuer>"
+        f"<saml:Assertion><saml:Issuer>http://idp.localsts.example</saml:Issuer>"
+        f'<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{escape(subject)}</saml:NameID>'
+        f'<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+        f'<saml:SubjectConfirmationData NotOnOrAfter="{stamp}" Recipient="https://signin.aws.amazon.com/saml"/>'
+        f"</saml:SubjectConfirmation></saml:Subject>"
+        f'<saml:Conditions NotOnOrAfter="{stamp}"><saml:AudienceRestriction><saml:Audience>https://signin.aws.amazon.com/saml</saml:Audience>'
+        f"</saml:AudienceRestriction></saml:Conditions><saml:AttributeStatement>"
+        + attribute.format(_SAML_ROLE_ATTRIBUTE, escape(f"{role_arn},{provider_arn}"))
+        + attribute.format(_SAML_SESSION_ATTRIBUTE, escape(session_name))
+        + "</saml:AttributeStatement></saml:Assertion></samlp:Response>"
+    )
+    return base64.b64encode(document.encode()).decode()
+
+
+def _saml_claims(assertion: str) -> tuple[set[tuple[str, str]], dt.datetime]:
+    """({(role, provider)} the assertion grants, when it expires); InvalidIdentityToken when it is no SAMLResponse."""
+    try:
+        root = ET.fromstring(base64.b64decode(assertion, validate=True))
+        stamps = [element.get("NotOnOrAfter") for element in root.iter() if element.get("NotOnOrAfter")]
+        expires = min(dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc) for stamp in stamps)
+    except (binascii.Error, ValueError, ET.ParseError):
+        raise _StsError(400, "InvalidIdentityToken", "Invalid SAML response: not a base64-encoded SAML 2.0 response.")
+    pairs = set()
+    for attribute in root.iter(f"{{{_SAML_NS['saml']}}}Attribute"):
+        if attribute.get("Name") == _SAML_ROLE_ATTRIBUTE:
+            for value in attribute.iter(f"{{{_SAML_NS['saml']}}}AttributeValue"):
+                role, _, provider = (value.text or "").partition(",")
+                pairs.add((role.strip(), provider.strip()))
+    return pairs, expires
+
+
 # ---------------------------------------------------------------------------------------
 # State
 
@@ -568,12 +666,15 @@ class _StsGate:
         self.moto_app, self.ledger, self.vault, self.clock = moto_app, ledger, vault, clock
         self.handlers: dict[str, Callable[[_StsRequest, _Caller | None], _Reply | _Forward]] = {
             "AssumeRole": self.assume_role,
+            "AssumeRoleWithSAML": self.assume_role_with_saml,
+            "AssumeRoleWithWebIdentity": self.assume_role_with_web_identity,
             "AssumeRoot": self.assume_root,
             "DecodeAuthorizationMessage": self.decode_authorization_message,
             "GetAccessKeyInfo": self.get_access_key_info,
             "GetCallerIdentity": self.get_caller_identity,
             "GetFederationToken": self.get_federation_token,
             "GetSessionToken": self.get_session_token,
+            "GetWebIdentityToken": self.get_web_identity_token,
         }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -758,6 +859,51 @@ class _StsGate:
             raise _validation_error("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
         return _Forward(issues_role_credentials=True, mfa_present=mfa_present)
 
+    def assume_role_with_web_identity(self, request: _StsRequest, caller: None) -> _Forward:
+        """A token this server signed, from a registered OIDC provider and audience, for a role that trusts it."""
+        params = request.params
+        _check_text(_required(params, "RoleSessionName", "roleSessionName"), "roleSessionName", _NAME_PATTERN, 2, 64)
+        token = _check_text(_required(params, "WebIdentityToken", "webIdentityToken"), "webIdentityToken", r"[\s\S]*", 4, 20000)
+        claims = _verified_jwt_claims(token)
+        if claims.get("exp", 0) <= self.clock():
+            raise _StsError(400, "ExpiredTokenException", "Token expired: current date/time must be before the expiration date/time.")
+        host = str(claims.get("iss", "")).removeprefix("https://")
+        provider = next((p for p in _iam_backend(ACCOUNT_ID).open_id_providers.values() if p.url == host), None)
+        if provider is None:
+            raise _StsError(400, "InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {claims.get('iss')}")
+        if claims.get("aud") not in provider.client_id_list:
+            raise _StsError(400, "InvalidIdentityToken", "Incorrect token audience")
+        context = {f"{host}:aud": str(claims["aud"]).lower(), f"{host}:sub": str(claims.get("sub", "")).lower()}
+        return self.federated_role(params, provider.arn, context, "AssumeRoleWithWebIdentity")
+
+    def assume_role_with_saml(self, request: _StsRequest, caller: None) -> _Forward:
+        """An unexpired SAMLResponse that grants this role through a registered SAML provider that the role trusts."""
+        params = request.params
+        provider_arn = _check_text(_required(params, "PrincipalArn", "principalArn"), "principalArn", _ARN_TEXT_PATTERN, 20, 2048)
+        assertion = _check_text(_required(params, "SAMLAssertion", "sAMLAssertion"), "sAMLAssertion", r"[\s\S]*", 4, 100000)
+        granted, expires = _saml_claims(assertion)
+        if expires <= self.now():
+            raise _StsError(400, "ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance")
+        if provider_arn not in {provider.arn for provider in _iam_backend(ACCOUNT_ID).list_saml_providers()}:
+            raise _StsError(400, "InvalidIdentityToken", f"No SAML provider found for {provider_arn}")
+        if (params.get("RoleArn"), provider_arn) not in granted:
+            raise _access_denied("Not authorized to perform sts:AssumeRoleWithSAML")
+        return self.federated_role(params, provider_arn, {"saml:aud": "https://signin.aws.amazon.com/saml"}, "AssumeRoleWithSAML")
+
+    def federated_role(self, params: dict[str, str], provider_arn: str, context: dict[str, str], action: str) -> _Forward:
+        """The checks web identity and SAML share: the role, its trust in the provider, the duration."""
+        role_arn = _check_text(_required(params, "RoleArn", "roleArn"), "roleArn", _ARN_TEXT_PATTERN, 20, 2048)
+        duration = _int_param(params, "DurationSeconds", "durationSeconds", 3600, 900, 43200)
+        arn_match = _ROLE_ARN.fullmatch(role_arn)
+        if arn_match is None:
+            raise _validation_error("Request ARN is invalid")
+        role = _find_role(arn_match.group(1), role_arn)
+        if role is None or not _trust_allows_federated(role.assume_role_policy_document, provider_arn, context):
+            raise _access_denied(f"Not authorized to perform sts:{action}")
+        if duration > int(role.max_session_duration or 3600):
+            raise _validation_error("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        return _Forward(issues_role_credentials=True)
+
     def assume_root(self, request: _StsRequest, caller: _Caller) -> _Reply:
         params = request.params
         target = _required(params, "TargetPrincipal", "targetPrincipal")
@@ -774,6 +920,25 @@ class _StsGate:
         source_identity = re.split(r"[/:]", caller.identity.arn)[-1]  # the caller's user, session or "root"
         result = {"Credentials": _credentials_xml(credential), "SourceIdentity": source_identity}
         return _result_reply("AssumeRoot", result)
+
+    def get_web_identity_token(self, request: _StsRequest, caller: _Caller) -> _Reply:
+        """A JWT naming the caller, for services outside AWS; not beyond the calling session's own end."""
+        params = request.params
+        members = sorted((int(key.rsplit(".", 1)[1]), value) for key, value in params.items() if key.startswith("Audience.member."))
+        audiences = [value for _, value in members]
+        if not 1 <= len(audiences) <= 10:
+            raise _validation_error("1 validation error detected: Value at 'audience' failed to satisfy constraint: Member must have length between 1 and 10")
+        algorithm = _required(params, "SigningAlgorithm", "signingAlgorithm")
+        if algorithm not in ("RS256", "ES384"):
+            raise _validation_error(f"Invalid SigningAlgorithm: {algorithm}. Valid values are RS256 and ES384")
+        duration = _int_param(params, "DurationSeconds", "durationSeconds", 300, 60, 3600)
+        expiration = self.now() + dt.timedelta(seconds=duration)
+        if caller.issued is not None and expiration > caller.issued.expiration:
+            raise _StsError(403, "SessionDurationEscalationException", "The requested token duration would extend the session beyond its original expiration time.")
+        now = int(self.clock())
+        claims = {"iss": "https://localsts.tokens.sts.global.api.aws", "sub": caller.identity.arn, "aud": audiences[0] if len(audiences) == 1 else audiences}
+        claims.update({"iat": now, "exp": now + duration, "https://sts.amazonaws.com/": {"principal_id": caller.identity.principal_arn}})
+        return _result_reply("GetWebIdentityToken", {"WebIdentityToken": _sign_jwt(claims), "Expiration": _format_time(expiration)})
 
     def decode_authorization_message(self, request: _StsRequest, caller: _Caller) -> _Reply:
         decoded = _decode_message(_required(request.params, "EncodedMessage", "encodedMessage"))
@@ -919,12 +1084,55 @@ class LocalSTS:
         external_id: str | None = None,
         require_mfa: bool = False,
         trust_principal: str | None = None,
+        federated: str | None = None,
     ) -> str:
-        document = _trust_policy(trust_principal or f"arn:aws:iam::{ACCOUNT_ID}:root", external_id, require_mfa)
+        """A role; `federated` (an OIDC or SAML provider ARN) makes it trust that provider instead of IAM principals."""
+        document = (
+            _federated_trust_policy(federated)
+            if federated
+            else _trust_policy(trust_principal or f"arn:aws:iam::{ACCOUNT_ID}:root", external_id, require_mfa)
+        )
         role = self.admin_client("iam").create_role(
             RoleName=name, AssumeRolePolicyDocument=document, MaxSessionDuration=max_session_duration
         )
         return role["Role"]["Arn"]
+
+    def create_oidc_provider(self, url: str = "https://oidc.localsts.example", client_id: str = "sts.amazonaws.com") -> str:
+        """An IAM OpenID Connect provider whose tokens this server issues (web_identity_token)."""
+        response = self.admin_client("iam").create_open_id_connect_provider(
+            Url=url, ClientIDList=[client_id], ThumbprintList=["0" * 40]
+        )
+        return response["OpenIDConnectProviderArn"]
+
+    def web_identity_token(
+        self, url: str = "https://oidc.localsts.example", subject: str = "tester", audience: str = "sts.amazonaws.com", expires_in: int = 600
+    ) -> str:
+        """A JWT from the provider at `url`, signed by this server, expiring `expires_in` s from the server's now."""
+        now = int(self.server_time())
+        return _sign_jwt({"iss": url, "sub": subject, "aud": audience, "iat": now, "exp": now + expires_in})
+
+    @staticmethod
+    def token_claims(token: str) -> dict:
+        """The claims of a JWT this server signed (web_identity_token, GetWebIdentityToken)."""
+        return _verified_jwt_claims(token)
+
+    def create_saml_provider(self, name: str = "LocalIdP") -> str:
+        certificate = base64.b64encode(b"localsts-idp-certificate" * 40).decode()  # IAM wants 1000+ characters of metadata
+        metadata = (
+            f'<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://idp.localsts.example/{name}">'
+            '<IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing">'
+            f'<KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{certificate}</X509Certificate>'
+            "</X509Data></KeyInfo></KeyDescriptor></IDPSSODescriptor></EntityDescriptor>"
+        )
+        response = self.admin_client("iam").create_saml_provider(Name=name, SAMLMetadataDocument=metadata)
+        return response["SAMLProviderArn"]
+
+    def saml_assertion(
+        self, role_arn: str, provider_arn: str, subject: str = "tester", session_name: str = "tester", expires_in: int = 300
+    ) -> str:
+        """A base64 SAMLResponse granting `role_arn` through `provider_arn`, valid `expires_in` s from the server's now."""
+        not_on_or_after = dt.datetime.fromtimestamp(int(self.server_time()) + expires_in, dt.timezone.utc)
+        return _saml_response(role_arn, provider_arn, subject, session_name, not_on_or_after)
 
     def create_virtual_mfa(self, user_name: str) -> tuple[str, str]:
         iam = self.admin_client("iam")

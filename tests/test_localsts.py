@@ -570,16 +570,76 @@ def test_get_access_key_info(server):
 
 
 def test_web_identity_credentials_are_tracked(server):
-    role_arn = server.create_role("Web")
+    role_arn = server.create_role("Web", federated=server.create_oidc_provider())
     anonymous = anonymous_client(server)
     response = anonymous.assume_role_with_web_identity(
-        RoleArn=role_arn, RoleSessionName="web", WebIdentityToken="header.payload.signature", DurationSeconds=900
+        RoleArn=role_arn, RoleSessionName="web", WebIdentityToken=server.web_identity_token(), DurationSeconds=900
     )
     assert 800 < seconds_left(response["Credentials"]["Expiration"]) <= 900
     as_role = credentials_client(server, response["Credentials"])
     assert as_role.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/Web/web"
     entry = server.call_log()[0]
     assert entry["access_key_id"] is None and entry["params"]["WebIdentityToken"] == "<redacted>"
+
+
+def test_web_identity_refuses_what_aws_refuses(server):
+    role_arn = server.create_role("Web", federated=server.create_oidc_provider())
+    plain_role = server.create_role("Plain")
+    anonymous = anonymous_client(server)
+
+    def refused(token, role=role_arn):
+        return refusal(anonymous.assume_role_with_web_identity, RoleArn=role, RoleSessionName="web", WebIdentityToken=token)[:2]
+
+    assert refused("header.payload.signature")[0] == "InvalidIdentityToken"
+    assert refused(server.web_identity_token(expires_in=-1))[0] == "ExpiredTokenException"
+    assert refused(server.web_identity_token(audience="someone-else")) == ("InvalidIdentityToken", "Incorrect token audience")
+    assert "No OpenIDConnect provider" in refused(server.web_identity_token(url="https://unknown.example"))[1]
+    assert refused(server.web_identity_token(), plain_role) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+
+
+def test_saml_assertion_for_a_role_that_trusts_the_provider(server):
+    provider_arn = server.create_saml_provider()
+    role_arn = server.create_role("Saml", federated=provider_arn)
+    response = anonymous_client(server).assume_role_with_saml(
+        RoleArn=role_arn, PrincipalArn=provider_arn, SAMLAssertion=server.saml_assertion(role_arn, provider_arn, session_name="ann")
+    )
+    assert response["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/Saml/ann"
+    assert credentials_client(server, response["Credentials"]).get_caller_identity()["Arn"].endswith("/Saml/ann")
+    assert server.call_log()[0]["params"]["SAMLAssertion"] == "<redacted>"
+
+
+def test_saml_refuses_what_aws_refuses(server):
+    provider_arn = server.create_saml_provider()
+    role_arn = server.create_role("Saml", federated=provider_arn)
+    other_role = server.create_role("Other", federated=provider_arn)
+    anonymous = anonymous_client(server)
+    good = server.saml_assertion(role_arn, provider_arn)
+
+    def refused(assertion, role=role_arn, provider=provider_arn):
+        return refusal(anonymous.assume_role_with_saml, RoleArn=role, PrincipalArn=provider, SAMLAssertion=assertion)[:2]
+
+    assert refused(server.saml_assertion(role_arn, provider_arn, expires_in=-1))[0] == "ExpiredTokenException"
+    assert refused("bm90IGEgU0FNTCByZXNwb25zZQ==")[0] == "InvalidIdentityToken"
+    assert refused(good, provider=provider_arn.replace("LocalIdP", "Unknown"))[0] == "InvalidIdentityToken"
+    assert refused(good, role=other_role) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+
+
+def test_get_web_identity_token_names_the_caller(server):
+    alice = server.create_user("alice")
+    response = user_client(server, alice).get_web_identity_token(Audience=["https://api.example"], SigningAlgorithm="RS256", DurationSeconds=120)
+    claims = server.token_claims(response["WebIdentityToken"])
+    assert (claims["sub"], claims["aud"], claims["exp"] - claims["iat"]) == (alice["arn"], "https://api.example", 120)
+    assert 100 < seconds_left(response["Expiration"]) <= 120
+
+
+def test_get_web_identity_token_limits(server):
+    alice = server.create_user("alice")
+    client = raw_client(server, alice)
+    assert refusal(client.get_web_identity_token, Audience=["a"], SigningAlgorithm="RS256", DurationSeconds=59)[0] == "ValidationError"
+    assert refusal(client.get_web_identity_token, Audience=["a"], SigningAlgorithm="HS256")[0] == "ValidationError"
+    short = client.get_session_token(DurationSeconds=900)["Credentials"]
+    code, _, status = refusal(credentials_client(server, short).get_web_identity_token, Audience=["a"], SigningAlgorithm="RS256", DurationSeconds=3600)
+    assert (code, status) == ("SessionDurationEscalationException", 403)
 
 
 # ---------------------------------------------------------------------------------------

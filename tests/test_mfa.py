@@ -262,3 +262,9 @@ def test_waiter_reuses_the_session_once_the_code_is_typed(mfa, home, sts):
     output, status = finish(waiter)
     assert status == 0 and '"AccessKeyId"' in output
     assert sts.calls("GetSessionToken") == 1
+
+
+def test_token_code_from_stdin_stays_out_of_the_process_list(mfa, home, sts):
+    result = home.stsenv("use", "role1", "--token-code", "-", input=mfa.code() + "\n")
+    assert result.returncode == 0, result.stderr
+    assert sts.calls("GetSessionToken") == 1

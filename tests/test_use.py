@@ -69,8 +69,9 @@ def test_use_clear_unsets_everything(world, home, shell):
     argv = {"bash": ["bash", "--norc", "-c"], "zsh": ["zsh", "-f", "-c"], "fish": ["fish", "--no-config", "-c"]}[shell]
     result = subprocess.run(argv + [script], capture_output=True, env=home.env, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
-    names = {item.split(b"=", 1)[0].decode() for item in result.stdout.split(b"\0") if b"=" in item}
-    assert not names & CONTRACT
+    env = dict(item.decode().split("=", 1) for item in result.stdout.split(b"\0") if b"=" in item)
+    assert not set(env) & CONTRACT
+    assert env["STSENV_PREVIOUS_PROFILE"] == "prod"  # so that `use -` brings it back
 
 
 def test_use_dash_switches_back(world, home):

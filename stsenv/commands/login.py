@@ -12,7 +12,7 @@ from stsenv.errors import ConfigError, StsenvError
 def register(commands):
     login = commands.add_parser("login", help="ask for the MFA code now and cache the MFA session")
     login.add_argument("profile")
-    login.add_argument("--token-code", help="the MFA code (otherwise mfa_process, TOTP, or the terminal)")
+    login.add_argument("--token-code", help="the MFA code, - to read it from stdin (otherwise mfa_process, TOTP, or the terminal)")
     login.add_argument("--force", action="store_true", help="open a new session even if one is cached")
     login.set_defaults(func=run_login)
     logout = commands.add_parser("logout", help="remove cached MFA sessions and role credentials")

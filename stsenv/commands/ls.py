@@ -5,8 +5,40 @@ import sys
 import time
 
 from stsenv.broker import Broker, Options
-from stsenv.config import AwsConfig
+from stsenv.config import AwsConfig, served_profile
 from stsenv.errors import StsenvError
+
+# What `ls` calls each Source kind.
+KIND_NAMES = {
+    "assume-role": "role",
+    "mfa-session": "MFA source",
+    "process": "credential_process",
+    "web-identity": "web identity",
+    "saml": "SAML",
+    "federation": "federation",
+    "assume-root": "assume-root",
+}
+# Settings that make a profile a source of credentials; one with none of them holds settings only (often [default]).
+CREDENTIAL_KEYS = (
+    "aws_access_key_id",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "web_identity_token_file",
+    "saml_role_arn",
+    "federation_name",
+    "target_principal",
+)
+SSO_KEYS = ("sso_session", "sso_start_url")
+
+
+def without_credentials(config, name):
+    """What a profile that names no credentials is ("settings only", or SSO, which stsenv does not serve), else None."""
+    section = config.profiles[name]
+    if any(config.value(section, key) for key in CREDENTIAL_KEYS):
+        return None
+    return "SSO (not served by stsenv)" if any(section.get(key) for key in SSO_KEYS) else "settings only"
 
 
 def register(commands):
@@ -17,14 +49,18 @@ def register(commands):
 
 
 def describe(config, broker, name):
-    """{"profile", "kind", "region", "expires", "seconds_left"} for one profile; kind 'error' when it does not resolve."""
-    row = {"profile": name, "kind": "", "region": config.value(config.profiles[name], "region") or "", "expires": None, "seconds_left": None}
+    """{"profile", "kind", "region", "endpoint", "expires", "seconds_left"} for one profile;
+    kind "error" and the reason in "error" when it does not resolve."""
+    row = {"profile": name, "kind": "", "region": config.value(config.profiles[name], "region") or "", "endpoint": None, "expires": None, "seconds_left": None}
     try:
         source = config.resolve(name)
     except StsenvError as error:
-        row["kind"] = "error: " + error.message
+        row["kind"] = without_credentials(config, name) or "error"
+        if row["kind"] == "error":
+            row["error"] = error.message
         return row
     row["kind"] = profile_kind(config, name, source)
+    row["endpoint"] = source.params.get("endpoint")
     cached = broker.cache.read(source) if source.cacheable else None
     if cached is not None and cached.remaining() > 0:
         row["expires"] = cached.expiration
@@ -33,8 +69,8 @@ def describe(config, broker, name):
 
 
 def profile_kind(config, name, source):
-    kind = {"mfa-session": "mfa source", "assume-role": "role", "process": "credential_process"}.get(source.kind, source.kind)
-    if config.profiles[name].get("credential_process", "").split()[-2:-1] == ["serve"]:
+    kind = KIND_NAMES.get(source.kind, source.kind)
+    if served_profile(config.profiles[name].get("credential_process")) is not None:
         kind += " (served by stsenv)"
     return kind
 
@@ -55,7 +91,8 @@ def run(args):
     for row in rows:
         left = row["seconds_left"]
         state = "-" if left is None else f"{left // 60}m left (until {time.strftime('%H:%M', time.localtime(time.time() + left))})"
-        table.append((row["profile"], row["kind"], row["region"] or "-", state))
+        kind = f"error: {row['error']}" if row["kind"] == "error" else row["kind"]
+        table.append((row["profile"], kind, row["region"] or "-", state))
     widths = [max(len(line[i]) for line in table) for i in range(3)]
     for line in table:
         sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[3] + "\n")

@@ -32,11 +32,22 @@ def data_file(folder, name):
 
 def run_init(args):
     script = data_file("shell", f"stsenv.{args.shell}")
-    completion = data_file("completions", COMPLETION_FILES[args.shell])
-    sys.stdout.write(script + "\n" + completion)
+    sys.stdout.write(script + "\n" + completion_for_init(args.shell))
     if args.prompt:
         sys.stdout.write("\nstsenv_enable_prompt\n")
     return 0
+
+
+def completion_for_init(shell):
+    """The completion file as `init` includes it. A zsh `#compdef` file is the body of a function that
+    compinit autoloads: here it becomes that function, registered with compdef when compinit has run."""
+    text = data_file("completions", COMPLETION_FILES[shell])
+    if shell != "zsh":
+        return text
+    return (
+        "_stsenv() {\n" + text.rstrip("\n") + "\n}\n"
+        "if (( ${+functions[compdef]} )); then\n    compdef _stsenv stsenv\nfi\n"
+    )
 
 
 def run_completion(args):

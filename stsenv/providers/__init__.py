@@ -12,9 +12,16 @@ MODULES = {
     "process": "process",
     "assume-role": "assume_role",
     "mfa-session": "session_token",
+    "web-identity": "web_identity",
+    "saml": "saml",
+    "federation": "federation",
+    "assume-root": "assume_root",
 }
 
 
 def fetch(source, signer, broker, lock=None):
+    from stsenv import validate
+
+    validate.source(source)  # AWS's limits, every problem said at once, before any call
     module = import_module(f"stsenv.providers.{MODULES[source.kind]}")
     return module.fetch(source, signer, broker, lock)

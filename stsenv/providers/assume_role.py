@@ -1,6 +1,8 @@
-"""AssumeRole, with external id, session name, duration and (when the role itself asks) an MFA code."""
+"""AssumeRole, with external id, session name, duration, session policy and tags, source identity and
+(when the role itself asks) an MFA code."""
 
 from stsenv import sts
+from stsenv.providers.options import session_options
 
 
 def fetch(source, signer, broker, lock):
@@ -16,6 +18,7 @@ def fetch(source, signer, broker, lock):
             ExternalId=params.get("external_id"),
             SerialNumber=params.get("mfa_serial"),
             TokenCode=code,
+            **session_options(params),
         )
 
     if params.get("mfa_serial"):

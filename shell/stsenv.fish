@@ -1,0 +1,222 @@
+# stsenv for fish, printed by `stsenv init fish` (the line for ~/.config/fish/config.fish is at the end).
+#
+# It reads only the variables `stsenv use` exports (STSENV_PROFILE, STSENV_IDENTITY, AWS_SESSION_EXPIRES)
+# and runs the stsenv program only when credentials are about to expire: while they are fresh, a prompt
+# costs no process at all.
+#
+# Settings, read before every prompt (so they can be changed in a running shell):
+#   STSENV_REFRESH_BEFORE   refresh when fewer seconds than this are left (default 600; 0 turns refresh off)
+#   STSENV_REFRESH_BACKOFF  after a refresh that did not help, wait this many seconds before the next (default 60)
+#   STSENV_WARN_BEFORE      the prompt segment says `expires in ...` below this many seconds (default 300)
+
+# =============================================================================
+# Utilities: fish runs builtins and functions inside `(...)` without a process.
+#
+
+# The epoch second. fish has no $EPOCHSECONDS; since fish 3.5 a file's mtime plus the seconds since that
+# mtime is the clock, from builtins alone. The fish binary is a file that does not change under us.
+set -g __stsenv_clock_file (status fish-path)
+if builtin -q path; and test -n "$__stsenv_clock_file"
+    function __stsenv_now
+        math -s0 (path mtime -- $__stsenv_clock_file) + (path mtime --relative -- $__stsenv_clock_file)
+    end
+else
+    function __stsenv_now
+        command date +%s
+    end
+end
+
+# The setting named $argv[1] when it is a whole number, else the default $argv[2].
+function __stsenv_setting
+    set -l name $argv[1]
+    set -l value $$name
+    if string match -qr '^[0-9]+$' -- "$value"
+        echo $value
+    else
+        echo $argv[2]
+    end
+end
+
+# Seconds until AWS_SESSION_EXPIRES at the epoch second $argv[1]; fails when there is no expiry.
+function __stsenv_time_left
+    set -q STSENV_PROFILE[1]; and test -n "$STSENV_PROFILE"; or return 1
+    string match -qr '^[0-9]+$' -- "$AWS_SESSION_EXPIRES"; or return 1
+    math -s0 $AWS_SESSION_EXPIRES - $argv[1]
+end
+
+# A duration for the prompt: `1h05m`, `47m`, `42s`.
+function __stsenv_duration
+    if test $argv[1] -ge 3600
+        printf '%dh%02dm' (math -s0 "floor($argv[1] / 3600)") (math -s0 "floor($argv[1] % 3600 / 60)")
+    else if test $argv[1] -ge 60
+        printf '%dm' (math -s0 "floor($argv[1] / 60)")
+    else
+        printf '%ds' $argv[1]
+    end
+end
+
+# =============================================================================
+# The prompt segment: `[prod Admin@123456789012 47m]`, `[... expires in 4m]`, `[... expired]`.
+#
+
+# Sets STSENV_PROMPT (empty without a profile) and STSENV_PROMPT_STATE (none, fresh, warning or expired),
+# for the epoch second $argv[1].
+function __stsenv_render
+    set -g STSENV_PROMPT ''
+    set -g STSENV_PROMPT_STATE none
+    set -q STSENV_PROFILE[1]; and test -n "$STSENV_PROFILE"; or return 0
+    set -l segment $STSENV_PROFILE
+    if set -q STSENV_IDENTITY[1]; and test -n "$STSENV_IDENTITY" -a "$STSENV_IDENTITY" != "$STSENV_PROFILE"
+        set segment "$segment $STSENV_IDENTITY"
+    end
+    set -g STSENV_PROMPT_STATE fresh
+    set -l left
+    if set left (__stsenv_time_left $argv[1])
+        if test $left -le 0
+            set -g STSENV_PROMPT_STATE expired
+            set segment "$segment expired"
+        else if test $left -lt (__stsenv_setting STSENV_WARN_BEFORE 300)
+            set -g STSENV_PROMPT_STATE warning
+            set segment "$segment expires in "(__stsenv_duration $left)
+        else
+            set segment "$segment "(__stsenv_duration $left)
+        end
+    end
+    set -g STSENV_PROMPT "[$segment]"
+end
+
+# Prints the segment: use `(stsenv_prompt)` in fish_prompt (no process), or $STSENV_PROMPT.
+function stsenv_prompt --description 'print the stsenv prompt segment'
+    __stsenv_render (__stsenv_now)
+    printf '%s' $STSENV_PROMPT
+end
+
+# Gives $status back to the prompt that runs after the segment is printed.
+function __stsenv_status
+    return $argv[1]
+end
+
+# Puts the segment in front of fish_prompt (once); `stsenv init fish --prompt` calls it.
+function stsenv_enable_prompt --description 'put the stsenv segment in front of the prompt'
+    functions -q __stsenv_user_fish_prompt; and return 0
+    functions -q fish_prompt; or return 0
+    functions --copy fish_prompt __stsenv_user_fish_prompt
+    function fish_prompt --description 'the stsenv segment, then the prompt it was put in front of'
+        set -l last_status $status
+        test -n "$STSENV_PROMPT"; and printf '%s ' $STSENV_PROMPT
+        __stsenv_status $last_status
+        __stsenv_user_fish_prompt
+    end
+end
+
+# =============================================================================
+# Refresh: before each prompt, when less than STSENV_REFRESH_BEFORE seconds are left.
+#
+
+# Runs `stsenv use PROFILE --non-interactive` and applies its block; on failure prints one line, once, and
+# backs off: the same expiry is not tried again until STSENV_REFRESH_BACKOFF seconds have passed.
+function __stsenv_refresh
+    set -l profile $STSENV_PROFILE
+    set -l expires $AWS_SESSION_EXPIRES
+    set -l code 127
+    set -l reason
+    if string match -q 'adhoc:*' -- $profile
+        set code adhoc # made by `use --role-arn ...` or `federate`: no profile to refresh from
+    else if string match -q -- '-*' $profile
+        set code invalid # a flag, not a profile: its output is not a block to source
+    else if command -q stsenv
+        # The block (stdout) is captured; the reason for a failure (stderr) goes to a private file.
+        set -l errors (command mktemp 2>/dev/null)
+        test -n "$errors"; or set errors /dev/null
+        set -l block (command stsenv use $profile --non-interactive --shell fish 2>$errors)
+        set code $status
+        test "$errors" = /dev/null; or begin
+            set reason (string collect <$errors)
+            command rm -f -- $errors
+        end
+        test $code = 0; and printf '%s\n' $block | source
+    end
+    set -g __stsenv_tried "$STSENV_PROFILE:$AWS_SESSION_EXPIRES"
+    set -g __stsenv_tried_at (__stsenv_now)
+    test $code = 0; and return 0
+    set -q __stsenv_told; and test "$__stsenv_told" = "$profile:$expires:$code"; and return 0
+    set -g __stsenv_told "$profile:$expires:$code"
+    set reason (string split \n -- "$reason")[-1]
+    set reason (string replace -r '^stsenv: ' '' -- "$reason")
+    switch $code
+        case 127
+            set reason "no stsenv command on PATH; fix PATH, then run `stsenv use $profile`"
+        case 3
+            set reason "it needs an MFA code; run `stsenv use $profile` (or `stsenv login $profile`) to renew"
+        case invalid
+            set reason 'STSENV_PROFILE does not name a profile; run `stsenv use PROFILE`'
+        case adhoc
+            set reason 'an ad-hoc session cannot renew itself; run the `stsenv use` or `stsenv federate` that made it again'
+        case '*'
+            test -n "$reason"; or set reason "exit code $code"
+            set reason "$reason; run `stsenv use $profile` to renew"
+    end
+    printf 'stsenv: could not refresh %s: %s\n' $profile $reason >&2
+end
+
+# Refreshes when the credentials, at the epoch second $argv[1], are near their end and no back-off runs.
+function __stsenv_maybe_refresh
+    set -l left (__stsenv_time_left $argv[1]); or return 0
+    set -l before (__stsenv_setting STSENV_REFRESH_BEFORE 600)
+    test $before -gt 0 -a $left -lt $before; or return 0
+    if set -q __stsenv_tried; and test "$__stsenv_tried" = "$STSENV_PROFILE:$AWS_SESSION_EXPIRES"
+        and test (math $argv[1] - $__stsenv_tried_at) -lt (__stsenv_setting STSENV_REFRESH_BACKOFF 60)
+        return 0
+    end
+    __stsenv_refresh
+end
+
+# =============================================================================
+# Hook configuration: a handler of the fish_prompt event; sourcing this again only redefines it.
+#
+
+function __stsenv_hook --on-event fish_prompt --description 'stsenv: refresh near expiry, set $STSENV_PROMPT'
+    set -l now (__stsenv_now)
+    __stsenv_maybe_refresh $now
+    __stsenv_render (__stsenv_now)
+end
+
+# =============================================================================
+# The command: `stsenv use ...` (and `federate`) changes this shell; everything else goes straight to the
+# program, told by STSENV_SHELL_INTEGRATION that it runs from here (`stsenv doctor` reports it).
+#
+
+# Succeeds when `use` or `federate` with these arguments prints a block for this shell (not json, dotenv,
+# another shell, help).
+function __stsenv_applies
+    while set -q argv[1]
+        switch $argv[1]
+            case -h --help --shell '--shell=*'
+                return 1
+            case --format
+                test "$argv[2]" = shell; or return 1
+            case '--format=*'
+                test "$argv[1]" = --format=shell; or return 1
+        end
+        set -e argv[1]
+    end
+end
+
+function stsenv --description 'stsenv: `use` changes this shell; other commands run the program'
+    if contains -- "$argv[1]" use federate; and __stsenv_applies $argv[2..-1]
+        set -l block (STSENV_SHELL_INTEGRATION=fish command stsenv $argv --shell fish); or return
+        printf '%s\n' $block | source
+        set -e __stsenv_tried __stsenv_told
+        __stsenv_render (__stsenv_now)
+    else
+        STSENV_SHELL_INTEGRATION=fish command stsenv $argv
+    end
+end
+
+# The segment for the first prompt, before the hook has run.
+__stsenv_render (__stsenv_now)
+
+# =============================================================================
+# To put stsenv in your shell, add this to ~/.config/fish/config.fish:
+#
+# stsenv init fish | source

@@ -1,0 +1,22 @@
+"""`stsenv federate NAME`: a federated user session (GetFederationToken) from long-lived IAM user keys,
+printed as `use` prints a profile, and cached like one."""
+
+from stsenv import adhoc, render
+from stsenv.config import AwsConfig
+
+
+def register(commands):
+    parser = commands.add_parser("federate", help="a federated user session from an IAM user's keys, printed like `use`")
+    parser.add_argument("name", metavar="NAME", help="the federated user's name, shown in its ARN (2 to 32 characters)")
+    parser.add_argument("--profile", help="the profile with the IAM user's keys (default: this shell's AWS_* variables)")
+    adhoc.add_session_arguments(parser)
+    parser.add_argument("--shell", choices=render.SHELLS, help="default: $STSENV_SHELL, else $SHELL's name, else bash")
+    parser.add_argument("--format", dest="fmt", choices=render.FORMATS, default="shell")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from stsenv.use import use
+
+    config = AwsConfig()
+    return use(adhoc.federation_profile(config, args), args.shell, args.fmt, config=config)

@@ -1,0 +1,78 @@
+"""`stsenv ls` on a config with a profile of every kind: its kind, region and cached credentials, no STS call."""
+
+import json
+
+AUDIT_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+
+EXPECTED_KINDS = {
+    "base": "static",
+    "default": "settings only",
+    "prod": "role (served by stsenv)",
+    "prod-role": "role",
+    "prod-served": "role (served by stsenv)",
+    "mfa-base": "MFA source",
+    "web": "web identity",
+    "corp": "SAML",
+    "partner": "federation",
+    "member-audit": "assume-root",
+    "other-tool": "credential_process",
+    "sso": "SSO (not served by stsenv)",
+    "broken": "error",
+}
+
+
+def every_kind(home, world, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("header.payload.signature")
+    home.write_credentials(
+        home.credentials.read_text()
+        + "\n[mfa-base]\naws_access_key_id = AKIAEXAMPLEEXAMPLE01\naws_secret_access_key = secret/secret/secret\n"
+    )
+    home.write_config(
+        home.config.read_text()
+        + "\n[profile mfa-base]\nmfa_serial = arn:aws:iam::123456789012:mfa/ann\n"
+        + f"\n[profile web]\nrole_arn = {world.role_arn}\nweb_identity_token_file = {token}\nregion = ap-south-1\n"
+        + "\n[profile corp]\nstsenv_saml_role_arn = arn:aws:iam::123456789012:role/Saml\n"
+        + "stsenv_saml_principal_arn = arn:aws:iam::123456789012:saml-provider/Corp\n"
+        + "\n[profile partner]\nstsenv_federation_name = partner-ann\nstsenv_source_profile = base\n"
+        + f"\n[profile member-audit]\nstsenv_target_principal = 111111111111\nstsenv_task_policy_arn = {AUDIT_POLICY}\n"
+        + "stsenv_source_profile = base\n"
+        + "\n[profile other-tool]\ncredential_process = aws-vault exec x --json\n"
+        + "\n[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
+        + f"\n[profile broken]\nrole_arn = {world.role_arn}\nsource_profile = nowhere\n"
+    )
+
+
+def test_ls_json_names_every_kind_and_what_the_cache_holds(world, home, sts, tmp_path):
+    every_kind(home, world, tmp_path)
+    assert home.stsenv("use", "prod").returncode == 0
+    sts.reset_calls()
+    result = home.stsenv("ls", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["profile"]: row for row in json.loads(result.stdout)}
+    assert {name: row["kind"] for name, row in rows.items()} == EXPECTED_KINDS
+    assert rows["broken"]["error"].startswith("profile 'nowhere' not found")
+    assert 3300 < rows["prod"]["seconds_left"] <= 3600 and rows["prod"]["expires"].endswith("Z")
+    assert rows["prod-role"]["seconds_left"] is None  # same role, another profile: its own cache entry
+    assert (rows["prod"]["region"], rows["web"]["region"], rows["base"]["region"]) == ("eu-west-1", "ap-south-1", "")
+    assert rows["prod"]["endpoint"] == home.sts.url
+    assert sts.calls() == 0
+
+
+def test_ls_table_shows_time_left_and_errors(world, home, sts, tmp_path):
+    every_kind(home, world, tmp_path)
+    assert home.stsenv("use", "prod").returncode == 0
+    result = home.stsenv("ls")
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert result.stdout.splitlines()[0].split() == ["PROFILE", "KIND", "REGION", "CREDENTIALS"]
+    assert "m left (until " in lines["prod"] and lines["prod-role"].rstrip().endswith("-")
+    assert "error: profile 'nowhere' not found" in lines["broken"]
+    assert "SAML" in lines["corp"] and "web identity" in lines["web"] and "assume-root" in lines["member-audit"]
+
+
+def test_ls_names_is_what_completions_read(world, home, tmp_path):
+    every_kind(home, world, tmp_path)
+    result = home.stsenv("ls", "--names")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == sorted(EXPECTED_KINDS)

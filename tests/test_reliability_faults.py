@@ -1,0 +1,158 @@
+"""AWS and network faults: bounded retries where they help, one clear line and exit 1 when they do not, and
+the previous cache entry kept (and served while it is still valid)."""
+
+import json
+import socket
+import time
+
+import pytest
+
+from localsts import LocalSTS
+from reliakit import entry_path, one_line, run, served, set_remaining
+
+ATTEMPTS = 3  # stsenv.sts.ATTEMPTS: botocore's standard mode, retries included
+TIMEOUT = {"STSENV_STS_READ_TIMEOUT": "1"}
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", ["throttle", "500", "503"])
+def test_transient_faults_are_retried_and_then_succeed(world, home, sts, kind):
+    sts.inject_fault("AssumeRole", kind, ATTEMPTS - 1)
+    result = run(home, "serve", "prod")
+    assert served(result)["AccessKeyId"].startswith("ASIA")
+    assert result.stderr == ""
+    assert sts.calls("AssumeRole") == ATTEMPTS
+
+
+# (fault, env, the words the one line must have, attempts STS sees)
+FAILURES = {
+    "throttle": (None, "Throttling: Rate exceeded (STS is throttling this account", ATTEMPTS),
+    "500": (None, "InternalFailure: An internal error occurred. (STS failed on its side 3 times", ATTEMPTS),
+    "503": (None, "ServiceUnavailable", ATTEMPTS),
+    "expired_token": (None, "ExpiredToken", 1),
+    "access_denied": (None, "AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized", 1),
+    "malformed": (None, "sent a response that is not STS XML", 1),
+    "slow:3": (TIMEOUT, "did not answer within 1s (3 attempts)", ATTEMPTS),
+}
+
+
+@pytest.mark.parametrize("kind", list(FAILURES))
+def test_faults_that_persist_end_in_one_clear_line_and_exit_1(world, home, sts, kind):
+    env, words, attempts = FAILURES[kind]
+    sts.inject_fault("AssumeRole", kind, 10)
+    started = time.monotonic()
+    message = one_line(run(home, "serve", "prod", env=env), 1)
+    assert message.startswith("stsenv: AssumeRole")
+    assert words in message
+    assert sts.calls("AssumeRole") == attempts, "retries are bounded, and only for faults that may pass"
+    assert time.monotonic() - started < 60
+    assert list(home.cache.glob("*.json")) == [], "nothing is cached from a failure"
+
+
+def test_expired_token_says_what_to_do(world, home, sts):
+    sts.inject_fault("AssumeRole", "expired_token", 1)
+    assert "run `stsenv logout` for the source profile" in one_line(run(home, "serve", "prod"), 1)
+
+
+def test_slow_answer_within_the_attempts_succeeds(world, home, sts):
+    sts.inject_fault("AssumeRole", "slow:3", 1)
+    result = run(home, "serve", "prod", env=TIMEOUT)
+    assert served(result)["AccessKeyId"].startswith("ASIA")
+    assert sts.calls("AssumeRole") == 2
+
+
+def test_closed_port_is_one_clear_line(world, home, sts):
+    url = f"http://127.0.0.1:{closed_port()}"
+    message = one_line(run(home, "serve", "prod", env={"AWS_ENDPOINT_URL_STS": url}), 1)
+    assert message == f"stsenv: AssumeRole: cannot reach STS at {url} (EndpointConnectionError) (check the network, endpoint_url and region)"
+
+
+def test_port_that_accepts_and_never_answers_times_out(world, home, sts):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes each connection; nobody ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        message = one_line(run(home, "serve", "prod", env={**TIMEOUT, "AWS_ENDPOINT_URL_STS": url}), 1)
+    assert f"STS at {url} did not answer within 1s" in message
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_bad_read_timeout_setting_is_exit_2(world, home, sts, value):
+    message = one_line(run(home, "serve", "prod", env={"STSENV_STS_READ_TIMEOUT": value}), 2)
+    assert "STSENV_STS_READ_TIMEOUT" in message
+
+
+# ---- the previous entry ------------------------------------------------------------------------
+
+FALLBACK_FAULTS = ["throttle", "500", "expired_token", "access_denied", "malformed", "slow:3", "closed port"]
+
+
+def fail_sts(sts, kind):
+    """Make STS fail from now on; the environment for the next run."""
+    if kind == "closed port":
+        return {}  # the second STS of this test has stopped: its port is closed
+    sts.inject_fault("AssumeRole", kind, 10)
+    return dict(TIMEOUT)
+
+
+@pytest.mark.parametrize("kind", FALLBACK_FAULTS)
+@pytest.mark.parametrize("command", ["serve", "use"])
+def test_valid_previous_entry_is_served_and_kept_when_sts_fails(world, home, sts, kind, command):
+    second = None
+    if kind == "closed port":  # the endpoint is part of the cache key: the same URL must stop answering
+        second = LocalSTS().start()
+        home.env["AWS_ENDPOINT_URL_STS"] = second.url
+    old = served(run(home, "serve", "prod"))
+    path = entry_path(home)
+    set_remaining(path, 600)  # inside botocore's window: refreshed when possible, still good for 10 minutes
+    before = path.read_bytes()
+    if second is not None:
+        second.stop()
+    env = fail_sts(sts, kind)
+    result = run(home, command, "prod", *(["--format", "json"] if command == "use" else []), env=env)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output.get("AccessKeyId", output.get("AWS_ACCESS_KEY_ID")) == old["AccessKeyId"]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stsenv: ") and lines[0].endswith("still using the cached credentials for prod")
+    assert path.read_bytes() == before
+
+    sts.clear_faults()
+    if second is not None:
+        second.start(int(second.url.rsplit(":", 1)[1]))
+    try:
+        recovered = run(home, "serve", "prod")
+        assert served(recovered)["AccessKeyId"] != old["AccessKeyId"], "once STS answers, the entry is refreshed"
+    finally:
+        if second is not None:
+            second.stop()
+
+
+@pytest.mark.parametrize("remaining", [30, -60])
+def test_entry_too_close_to_expiry_is_not_served_but_kept(world, home, sts, remaining):
+    served(run(home, "serve", "prod"))
+    path = entry_path(home)
+    set_remaining(path, remaining)
+    before = path.read_bytes()
+    sts.inject_fault("AssumeRole", "access_denied", 10)
+    one_line(run(home, "serve", "prod"), 1)
+    assert path.read_bytes() == before, "a failed refresh never removes or damages the entry"
+
+
+def test_failing_parent_refresh_is_one_line(world, home, sts):
+    """The MFA session under a role fails to open: one line from the inner call, exit 1, no role call."""
+    serial, secret = sts.create_virtual_mfa("alice")
+    home.write_config(home.config.read_text() + f"\n[profile guarded]\nrole_arn = {world.role_arn}\nsource_profile = base\nmfa_serial = {serial}\n")
+    sts.inject_fault("GetSessionToken", "503", 10)
+    import pyotp
+
+    message = one_line(run(home, "use", "guarded", "--token-code", pyotp.TOTP(secret).now()), 1)
+    assert message.startswith("stsenv: GetSessionToken refused: ServiceUnavailable")
+    assert sts.calls("AssumeRole") == 0

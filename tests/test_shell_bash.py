@@ -1,0 +1,212 @@
+"""stsenv's bash integration in a real interactive bash (pexpect), against the local STS.
+
+The behaviours every shell shares are written once in shellcases.py; the ones below them are bash's own."""
+
+import re
+import time
+
+import shellcases
+from shellcases import FRESH_PROD, closed_port_url, refreshes
+from shellkit import Shell, export, install_shim
+
+KIND = "bash"
+
+
+def test_use_sets_the_contract_and_the_prompt(world, home, sts):
+    shellcases.use_sets_the_contract_and_the_prompt(KIND, home, sts)
+
+
+def test_prompt_counts_down_warns_and_expires(world, home, sts):
+    shellcases.prompt_counts_down_warns_and_expires(KIND, home, sts)
+
+
+def test_hook_refreshes_once_near_expiry(world, home, sts):
+    shellcases.hook_refreshes_once_near_expiry(KIND, home, sts)
+
+
+def test_shells_renewing_together_make_one_sts_call(world, home, sts):
+    shellcases.shells_renewing_together_make_one_sts_call(KIND, home, sts)
+
+
+def test_refresh_keeps_the_exit_status(world, home, sts):
+    shellcases.refresh_keeps_the_exit_status(KIND, home, sts)
+
+
+def test_failed_refresh_says_so_once_and_backs_off(world, home, sts):
+    shellcases.failed_refresh_says_so_once_and_backs_off(KIND, home, sts)
+
+
+def test_refresh_that_needs_mfa_says_how_to_renew(world, home, sts):
+    shellcases.refresh_that_needs_mfa_says_how_to_renew(KIND, home, sts)
+
+
+def test_clear_and_previous_profile(world, home, sts):
+    shellcases.clear_and_previous_profile(KIND, home, sts)
+
+
+def test_adhoc_session_is_not_refreshed_from_a_profile(world, home, sts):
+    shellcases.adhoc_session_is_not_refreshed_from_a_profile(KIND, home, sts)
+
+
+def test_sourcing_twice_installs_one_hook(world, home, sts):
+    shellcases.sourcing_twice_installs_one_hook(KIND, home, sts)
+
+
+def test_missing_program_is_one_clear_line(world, home, sts):
+    shellcases.missing_program_is_one_clear_line(KIND, home, sts)
+
+
+def test_no_process_per_prompt_while_fresh(world, home, sts):
+    shellcases.no_process_per_prompt_while_fresh(KIND, home, sts)
+
+
+def test_completes_commands_flags_and_profiles(world, home, sts):
+    shellcases.completes_commands_flags_and_profiles(KIND, home, sts)
+
+
+def test_standalone_completion_file_works(world, home, sts):
+    shellcases.standalone_completion_file_works(KIND, home, sts)
+
+
+def test_completions_cover_the_parser():
+    shellcases.completions_cover_the_parser(KIND)
+
+
+# -- bash alone ------------------------------------------------------------------------------------------
+
+
+def near(seconds=100):
+    return export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + seconds)
+
+
+# A user's PROMPT_COMMAND functions that record $? and, as they should, hand it on; one counts prompts.
+USER_HOOKS = (
+    '__user_first() { local s=$?; __seen_first=$s; __runs=$((${__runs:-0} + 1)); return "$s"; }\n'
+    '__user_last() { local s=$?; __seen_last=$s; return "$s"; }\n'
+)
+
+
+def test_existing_prompt_command_string_still_runs_and_sees_the_status(world, home, sts):
+    before = USER_HOOKS + "PROMPT_COMMAND='__user_first;  '\n"
+    after = "PROMPT_COMMAND+=';__user_last'\n"
+    shell = Shell(KIND, home, rc_before=before, rc_after=after)
+    try:
+        shell.run("stsenv use prod")
+        shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt, between the two
+        assert len(refreshes(shell)) == 1
+        assert shell.status == 7
+        values = shell.vars("__seen_first", "__seen_last", "__runs", "PROMPT_COMMAND")
+        assert values["__seen_first"] == values["__seen_last"] == "7"
+        assert values["PROMPT_COMMAND"] == "__user_first;__stsenv_hook;__user_last"
+        runs = int(values["__runs"])
+        shell.run("true")
+        assert int(shell.var("__runs")) == runs + 2  # this prompt and the one after reading __runs
+    finally:
+        shell.close()
+
+
+def test_prompt_command_array_keeps_its_entries(world, home, sts):
+    """bash 5.1 runs each element of an array PROMPT_COMMAND; the hook is added as one more element."""
+    before = USER_HOOKS + "PROMPT_COMMAND=('__user_first')\n"
+    after = "PROMPT_COMMAND+=('__user_last')\n"
+    shell = Shell(KIND, home, rc_before=before, rc_after=after + Shell.init_line(KIND))
+    try:
+        output = shell.run("declare -p PROMPT_COMMAND")
+        assert output.strip() == 'declare -a PROMPT_COMMAND=([0]="__user_first" [1]="__stsenv_hook" [2]="__user_last")', output
+        shell.run("stsenv use prod")
+        shell.run(near() + "; sh -c 'exit 9'")
+        assert len(refreshes(shell)) == 1
+        assert shell.status == 9
+        assert shell.vars("__seen_first", "__seen_last") == {"__seen_first": "9", "__seen_last": "9"}
+        assert int(shell.var("__runs")) >= 4
+    finally:
+        shell.close()
+
+
+def test_nounset_breaks_nothing(world, home, sts):
+    """`set -u` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
+    shell = Shell(KIND, home, rc_before="set -u\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt"))
+    try:
+        assert shell.run("stsenv use prod") == ""
+        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
+        shell.run(near())
+        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
+        assert shell.status == 0 and shell.prompt == ""
+        shell.run("stsenv_prompt; stsenv_enable_prompt")
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert "unbound variable" not in screen, screen
+        assert len(refreshes(shell)) == 2
+        assert "u" in shell.run("echo $-"), "nounset is still on"
+    finally:
+        shell.close()
+
+
+STARSHIP_LIKE = r"""
+# What `eval "$(starship init bash)"` does to PROMPT_COMMAND: it keeps what it finds, runs it from its own
+# hook first, then draws the prompt with the starship program (which reads the exported AWS_* variables).
+starship_precmd() {
+    local status=$?
+    eval "$_PRESERVED_PROMPT_COMMAND"
+    PS1="$(starship prompt --status="$status")"
+}
+_PRESERVED_PROMPT_COMMAND=$PROMPT_COMMAND
+PROMPT_COMMAND=starship_precmd
+"""
+
+
+def test_runs_before_a_starship_style_prompt_that_takes_over(world, home, sts):
+    shims, _ = install_shim(home)
+    starship = shims / "starship"  # prints what starship's aws module would read, and the status marker
+    starship.write_text(
+        "#!/bin/sh\nprintf 'aws:%s:%s @P@%s@ ' \"${AWS_ACCESS_KEY_ID:-}\" \"${AWS_CREDENTIAL_EXPIRATION:-none}\" \"${2#--status=}\"\n"
+    )
+    starship.chmod(0o755)
+    shell = Shell(KIND, home, rc_after=STARSHIP_LIKE)
+    try:
+        shell.run("true")
+        assert shell.prompt == "aws::none "
+        shell.run("stsenv use prod")
+        first = shell.vars("AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION")
+        assert shell.prompt == "aws:{AWS_ACCESS_KEY_ID}:{AWS_CREDENTIAL_EXPIRATION} ".format(**first)
+        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near() + "; sh -c 'exit 4'")
+        drawn = shell.prompt
+        assert shell.status == 4
+        assert len(refreshes(shell)) == 1
+        second = shell.vars("AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION")
+        assert second["AWS_ACCESS_KEY_ID"] != first["AWS_ACCESS_KEY_ID"]
+        assert drawn == "aws:{AWS_ACCESS_KEY_ID}:{AWS_CREDENTIAL_EXPIRATION} ".format(**second), (
+            "the prompt drawn right after the refresh shows the new credentials"
+        )
+    finally:
+        shell.close()
+
+
+def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
+    shell = Shell(KIND, home, rc_after="PROMPT_COMMAND='true'\n")
+    try:
+        first = shell.run("stsenv use prod")
+        assert re.search(r"the refresh hook is no longer in PROMPT_COMMAND", first), first
+        assert shell.run("stsenv use prod-role") == ""
+    finally:
+        shell.close()
+
+
+def test_user_aliases_do_not_break_it(world, home, sts):
+    """Aliases named like the builtins and programs the script calls (`\\builtin`, `\\command`) change nothing.
+    (`eval` itself is out of reach: the init line runs it.)"""
+    aliases = "".join(
+        f"alias {name}='echo ALIASED'\n" for name in ("printf", "type", "command", "local", "return", "declare", "unalias", "shift")
+    )
+    shell = Shell(KIND, home, rc_before="shopt -s expand_aliases\n" + aliases, init_flags=" --prompt")
+    try:
+        assert shell.run("stsenv use prod") == ""
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        assert len(refreshes(shell)) == 1
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert "ALIASED" not in screen, screen
+    finally:
+        shell.close()

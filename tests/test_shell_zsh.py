@@ -1,0 +1,155 @@
+"""stsenv's zsh integration in a real interactive zsh (pexpect), against the local STS.
+
+The behaviours every shell shares are written once in shellcases.py; the ones below them are zsh's own."""
+
+import re
+import time
+
+import shellcases
+from shellcases import FRESH_PROD, closed_port_url, refreshes
+from shellkit import Shell, export
+
+KIND = "zsh"
+
+
+def test_use_sets_the_contract_and_the_prompt(world, home, sts):
+    shellcases.use_sets_the_contract_and_the_prompt(KIND, home, sts)
+
+
+def test_prompt_counts_down_warns_and_expires(world, home, sts):
+    shellcases.prompt_counts_down_warns_and_expires(KIND, home, sts)
+
+
+def test_hook_refreshes_once_near_expiry(world, home, sts):
+    shellcases.hook_refreshes_once_near_expiry(KIND, home, sts)
+
+
+def test_shells_renewing_together_make_one_sts_call(world, home, sts):
+    shellcases.shells_renewing_together_make_one_sts_call(KIND, home, sts)
+
+
+def test_refresh_keeps_the_exit_status(world, home, sts):
+    shellcases.refresh_keeps_the_exit_status(KIND, home, sts)
+
+
+def test_failed_refresh_says_so_once_and_backs_off(world, home, sts):
+    shellcases.failed_refresh_says_so_once_and_backs_off(KIND, home, sts)
+
+
+def test_refresh_that_needs_mfa_says_how_to_renew(world, home, sts):
+    shellcases.refresh_that_needs_mfa_says_how_to_renew(KIND, home, sts)
+
+
+def test_clear_and_previous_profile(world, home, sts):
+    shellcases.clear_and_previous_profile(KIND, home, sts)
+
+
+def test_adhoc_session_is_not_refreshed_from_a_profile(world, home, sts):
+    shellcases.adhoc_session_is_not_refreshed_from_a_profile(KIND, home, sts)
+
+
+def test_sourcing_twice_installs_one_hook(world, home, sts):
+    shellcases.sourcing_twice_installs_one_hook(KIND, home, sts)
+
+
+def test_missing_program_is_one_clear_line(world, home, sts):
+    shellcases.missing_program_is_one_clear_line(KIND, home, sts)
+
+
+def test_no_process_per_prompt_while_fresh(world, home, sts):
+    shellcases.no_process_per_prompt_while_fresh(KIND, home, sts)
+
+
+def test_completes_commands_flags_and_profiles(world, home, sts):
+    shellcases.completes_commands_flags_and_profiles(KIND, home, sts)
+
+
+def test_standalone_completion_file_works(world, home, sts):
+    shellcases.standalone_completion_file_works(KIND, home, sts)
+
+
+def test_completions_cover_the_parser():
+    shellcases.completions_cover_the_parser(KIND)
+
+
+# -- zsh alone -------------------------------------------------------------------------------------------
+
+
+def near(seconds=100):
+    return export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + seconds)
+
+
+USER_HOOKS = (
+    "precmd() { __seen_precmd=$? }\n"
+    "__user_first() { __seen_first=$?; (( ++__runs )) }\n"
+    "__user_last() { __seen_last=$? }\n"
+    "typeset -gi __runs=0\n"
+    "precmd_functions+=(__user_first)\n"
+)
+
+
+def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts):
+    shell = Shell(KIND, home, rc_before=USER_HOOKS, rc_after="precmd_functions+=(__user_last)\n" + Shell.init_line(KIND))
+    try:
+        assert shell.run("print -r -- ${(j:,:)precmd_functions}").strip() == "__user_first,__stsenv_hook,__user_last"
+        shell.run("stsenv use prod")
+        shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt
+        assert len(refreshes(shell)) == 1
+        assert shell.status == 7
+        assert shell.vars("__seen_precmd", "__seen_first", "__seen_last") == {
+            "__seen_precmd": "7", "__seen_first": "7", "__seen_last": "7"
+        }
+        runs = int(shell.var("__runs"))
+        shell.run("true")
+        assert int(shell.var("__runs")) == runs + 2
+    finally:
+        shell.close()
+
+
+def test_nounset_breaks_nothing(world, home, sts):
+    """`setopt nounset` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
+    shell = Shell(KIND, home, rc_before="setopt nounset\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt"))
+    try:
+        assert shell.run("stsenv use prod") == ""
+        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
+        shell.run(near())
+        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
+        assert shell.status == 0 and shell.prompt == ""
+        shell.run("stsenv_prompt; stsenv_enable_prompt")
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert "parameter not set" not in screen, screen
+        assert len(refreshes(shell)) == 2
+        assert shell.run("[[ -o nounset ]] && print still-on").strip() == "still-on"
+    finally:
+        shell.close()
+
+
+def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
+    shell = Shell(KIND, home, rc_after="precmd_functions=()\n")
+    try:
+        first = shell.run("stsenv use prod")
+        assert re.search(r"the refresh hook is no longer in precmd_functions", first), first
+        assert shell.run("stsenv use prod-role") == ""
+    finally:
+        shell.close()
+
+
+def test_user_aliases_do_not_break_it(world, home, sts):
+    """Aliases named like the builtins and programs the script calls (`\\builtin`, `\\command`) change nothing."""
+    aliases = "".join(
+        f"alias {name}='echo ALIASED'\n"
+        for name in ("printf", "print", "whence", "command", "local", "return", "emulate", "unalias", "shift", "zmodload")
+    )
+    shell = Shell(KIND, home, rc_before=aliases, init_flags=" --prompt")
+    try:
+        assert shell.run("stsenv use prod") == ""
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        assert len(refreshes(shell)) == 1
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert "ALIASED" not in screen, screen
+    finally:
+        shell.close()
