@@ -5,12 +5,11 @@ The code is used for exactly one STS call and never printed, logged or cached.
 """
 
 import os
-import shlex
 import stat
-import subprocess
 import sys
 
 from stsenv import redact, terminal
+from stsenv.configured_command import run_configured
 from stsenv.errors import AwsError, ConfigError, MfaUnavailable
 
 TERMINAL_TRIES = 3
@@ -96,19 +95,7 @@ def _checked(code, origin):
 
 
 def _run(command, setting):
-    """Run a configured command without a shell; its stdout, stripped. stderr goes to the user as it is."""
-    try:
-        finished = subprocess.run(
-            shlex.split(command), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT, text=True
-        )
-    except (OSError, ValueError) as error:
-        raise MfaUnavailable(f"cannot run {setting} `{command}`: {getattr(error, 'strerror', None) or error}") from None
-    except subprocess.TimeoutExpired:
-        raise MfaUnavailable(f"{setting} `{command}` did not finish within {COMMAND_TIMEOUT}s") from None
-    redact.remember(finished.stdout.strip())
-    if finished.returncode != 0:
-        raise MfaUnavailable(f"{setting} `{command}` exited with status {finished.returncode}")
-    return finished.stdout.strip()
+    return run_configured(command, setting, COMMAND_TIMEOUT, unrunnable=MfaUnavailable, failed=MfaUnavailable).strip()
 
 
 def _read_secret_file(path):

@@ -1,5 +1,7 @@
 """Bad configuration and bad input: one clear `stsenv:` line and exit 2, never a traceback."""
 
+import sys
+
 import pytest
 
 from stsenv import inifile
@@ -126,3 +128,39 @@ def test_inifile_reads_like_botocore():
     assert inifile.nested(sections["services s"]["sts"]) == {"endpoint_url": "http://x"}
     with pytest.raises(ConfigError):
         inifile.parse("[a]\n[a]\n", "f")
+
+
+def test_source_profile_with_another_tools_credential_process(world, home, sts, tmp_path):
+    tool = tmp_path / "other-tool.py"
+    tool.write_text(
+        "import json\n"
+        f"print(json.dumps({{'Version': 1, 'AccessKeyId': {world.alice['access_key_id']!r}, "
+        f"'SecretAccessKey': {world.alice['secret_access_key']!r}}}))\n"
+    )
+    home.write_config(
+        home.config.read_text()
+        + f"\n[profile vaulted]\ncredential_process = {sys.executable} {tool}\n"
+        + f"\n[profile via-tool]\nrole_arn = {world.role_arn}\nsource_profile = vaulted\n"
+    )
+    result = home.stsenv("serve", "via-tool")
+    assert result.returncode == 0, result.stderr
+    assert sts.calls("AssumeRole") == 1
+
+
+@pytest.mark.parametrize(
+    "command, code, expected",
+    [
+        ("/nonexistent/tool", 2, "cannot run the credential_process of profile 'vaulted' `/nonexistent/tool`"),
+        ("false", 1, "the credential_process of profile 'vaulted' `false` exited with status 1"),
+        ("echo nonsense", 2, "profile 'vaulted': credential_process printed invalid output"),
+    ],
+)
+def test_broken_source_credential_process(world, home, sts, command, code, expected):
+    home.write_config(
+        home.config.read_text()
+        + f"\n[profile vaulted]\ncredential_process = {command}\n"
+        + f"\n[profile via-tool]\nrole_arn = {world.role_arn}\nsource_profile = vaulted\n"
+    )
+    result = home.stsenv("serve", "via-tool")
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith("stsenv: ") and expected in result.stderr

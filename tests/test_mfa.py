@@ -268,3 +268,21 @@ def test_token_code_from_stdin_stays_out_of_the_process_list(mfa, home, sts):
     result = home.stsenv("use", "role1", "--token-code", "-", input=mfa.code() + "\n")
     assert result.returncode == 0, result.stderr
     assert sts.calls("GetSessionToken") == 1
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ("mfa_process = /nonexistent/otp", "cannot run mfa_process `/nonexistent/otp`"),
+        ("mfa_process = false", "mfa_process `false` exited with status 1"),
+        ("mfa_process = echo not-a-code", "mfa_process did not give a 6-digit MFA code"),
+        ("stsenv_mfa_totp_secret_process = echo !!!", "the TOTP secret is not valid base32"),
+    ],
+)
+def test_broken_code_commands_are_one_line_and_ask_nothing(mfa, home, sts, setting, expected):
+    mfa.write(setting + "\n")
+    result = home.stsenv("serve", "role1")
+    assert result.returncode in (2, 3), result.stderr
+    assert result.stderr.startswith("stsenv: ") and expected in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert sts.calls() == 0

@@ -1,23 +1,16 @@
 """Another tool's credential_process, used as the source of a role (run without a shell, like botocore)."""
 
-import shlex
-import subprocess
-
+from stsenv.configured_command import run_configured
 from stsenv.credentials import Credentials
-from stsenv.errors import AwsError, ConfigError
+from stsenv.errors import ConfigError
+
+PROCESS_TIMEOUT = 300  # another tool may be asking its user for something
 
 
 def fetch(source, signer, broker, lock):
-    command = source.params["command"]
-    try:
-        finished = subprocess.run(shlex.split(command), stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=300)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"profile {source.profile!r}: cannot run credential_process: {error}") from None
-    except subprocess.TimeoutExpired:
-        raise AwsError(f"profile {source.profile!r}: credential_process did not answer within 300s") from None
-    if finished.returncode != 0:
-        raise AwsError(f"profile {source.profile!r}: credential_process exited with status {finished.returncode}")
-    return parse_process_output(finished.stdout, source.profile)
+    setting = f"the credential_process of profile {source.profile!r}"
+    output = run_configured(source.params["command"], setting, PROCESS_TIMEOUT)
+    return parse_process_output(output, source.profile)
 
 
 def parse_process_output(raw, profile):

@@ -1,11 +1,9 @@
 """AssumeRoleWithSAML: a role from an IdP's SAML assertion (`--saml-assertion-file` or
 `stsenv_saml_assertion_process`). Unsigned; the assertion is checked before it is sent."""
 
-import shlex
-import subprocess
-
 from stsenv import redact, saml, sts
-from stsenv.errors import AwsError, ConfigError
+from stsenv.configured_command import run_configured
+from stsenv.errors import ConfigError
 
 PROCESS_TIMEOUT = 300  # a person may be logging in to their identity provider
 
@@ -31,12 +29,6 @@ def _from_process(source):
             f"profile {source.profile!r} needs a SAML assertion",
             f"run `stsenv use {source.profile} --saml-assertion-file FILE`, or set stsenv_saml_assertion_process",
         )
-    try:  # stdin stays the caller's, so that an IdP tool can ask its questions
-        finished = subprocess.run(shlex.split(command), stdout=subprocess.PIPE, timeout=PROCESS_TIMEOUT, text=True)
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"profile {source.profile!r}: cannot run stsenv_saml_assertion_process: {getattr(error, 'strerror', None) or error}") from None
-    except subprocess.TimeoutExpired:
-        raise AwsError(f"profile {source.profile!r}: stsenv_saml_assertion_process did not finish within {PROCESS_TIMEOUT}s") from None
-    if finished.returncode != 0:
-        raise AwsError(f"profile {source.profile!r}: stsenv_saml_assertion_process exited with status {finished.returncode}")
-    return finished.stdout
+    setting = f"the stsenv_saml_assertion_process of profile {source.profile!r}"
+    # stdin stays the caller's, so that an IdP tool can ask its questions
+    return run_configured(command, setting, PROCESS_TIMEOUT, stdin=None)
