@@ -266,7 +266,8 @@ def test_external_id_condition(server):
 
 
 def test_trust_principal_names_who_may_assume(server):
-    alice, bob = server.create_user("alice"), server.create_user("bob")
+    alice = server.create_user("alice")
+    server.create_user("bob")
     role_arn = server.create_role("AliceOnly", trust_principal=alice["arn"])
     assert user_client(server, alice).assume_role(RoleArn=role_arn, RoleSessionName="alice")["Credentials"]
     _, message, _ = refusal(user_client(server, bob).assume_role, RoleArn=role_arn, RoleSessionName="bob")
@@ -315,7 +316,8 @@ def test_mfa_code_cannot_be_reused(server):
 
 
 def test_wrong_mfa_codes_and_devices_are_refused(server):
-    alice, bob = server.create_user("alice"), server.create_user("bob")
+    alice = server.create_user("alice")
+    server.create_user("bob")
     serial, secret = server.create_virtual_mfa("alice")
     bob_serial, bob_secret = server.create_virtual_mfa("bob")
     client = raw_client(server, alice)

@@ -1,77 +1,13 @@
 """stsenv's fish integration in a real interactive fish (pexpect), against the local STS.
 
-The behaviours every shell shares are written once in shellcases.py; the ones below them are fish's own."""
+The behaviours every shell shares are in test_shell_shared.py; these are fish's own."""
 
 import time
 
-import shellcases
 from shellcases import FRESH_PROD, refreshes
 from shellkit import Shell, export
 
 KIND = "fish"
-
-
-def test_use_sets_the_contract_and_the_prompt(world, home, sts):
-    shellcases.use_sets_the_contract_and_the_prompt(KIND, home, sts)
-
-
-def test_prompt_counts_down_warns_and_expires(world, home, sts):
-    shellcases.prompt_counts_down_warns_and_expires(KIND, home, sts)
-
-
-def test_hook_refreshes_once_near_expiry(world, home, sts):
-    shellcases.hook_refreshes_once_near_expiry(KIND, home, sts)
-
-
-def test_shells_renewing_together_make_one_sts_call(world, home, sts):
-    shellcases.shells_renewing_together_make_one_sts_call(KIND, home, sts)
-
-
-def test_refresh_keeps_the_exit_status(world, home, sts):
-    shellcases.refresh_keeps_the_exit_status(KIND, home, sts)
-
-
-def test_failed_refresh_says_so_once_and_backs_off(world, home, sts):
-    shellcases.failed_refresh_says_so_once_and_backs_off(KIND, home, sts)
-
-
-def test_refresh_that_needs_mfa_says_how_to_renew(world, home, sts):
-    shellcases.refresh_that_needs_mfa_says_how_to_renew(KIND, home, sts)
-
-
-def test_clear_and_previous_profile(world, home, sts):
-    shellcases.clear_and_previous_profile(KIND, home, sts)
-
-
-def test_adhoc_session_is_not_refreshed_from_a_profile(world, home, sts):
-    shellcases.adhoc_session_is_not_refreshed_from_a_profile(KIND, home, sts)
-
-
-def test_sourcing_twice_installs_one_hook(world, home, sts):
-    shellcases.sourcing_twice_installs_one_hook(KIND, home, sts)
-
-
-def test_missing_program_is_one_clear_line(world, home, sts):
-    shellcases.missing_program_is_one_clear_line(KIND, home, sts)
-
-
-def test_no_process_per_prompt_while_fresh(world, home, sts):
-    shellcases.no_process_per_prompt_while_fresh(KIND, home, sts)
-
-
-def test_completes_commands_flags_and_profiles(world, home, sts):
-    shellcases.completes_commands_flags_and_profiles(KIND, home, sts)
-
-
-def test_standalone_completion_file_works(world, home, sts):
-    shellcases.standalone_completion_file_works(KIND, home, sts)
-
-
-def test_completions_cover_the_parser():
-    shellcases.completions_cover_the_parser(KIND)
-
-
-# -- fish alone ------------------------------------------------------------------------------------------
 
 
 USER_HANDLER = """set -g __runs 0
