@@ -71,7 +71,7 @@ class Broker:
             terminal.debug(f"calling STS for {source.profile} ({source.kind})")
             pause("before-sts")
             try:
-                fresh = providers.fetch(source, signer, self, lock)
+                fresh = providers.fetch(source, signer, self)
             except AwsError as error:
                 if fall_back and previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
                     terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")

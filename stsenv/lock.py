@@ -59,8 +59,7 @@ class KeyLock:
             asking = holder.get("asking_for_mfa", False)
             if asking != behind_a_person:
                 behind_a_person = asking
-                for held in _HELD:
-                    held.update(asking_for_mfa=asking)
+                tell_waiters(asking_for_mfa=asking)
             limit = self._mfa_timeout if asking else self._plain_timeout
             if waited >= limit:
                 raise LockTimeout(
@@ -72,8 +71,7 @@ class KeyLock:
                 self._tell(message)
                 said = message
         if behind_a_person:
-            for held in _HELD:
-                held.update(asking_for_mfa=False)
+            tell_waiters(asking_for_mfa=False)
         if not self._held:  # answered while waiting: nothing to hold
             return self
         self.update(asking_for_mfa=False)
@@ -112,6 +110,13 @@ class KeyLock:
             return holder if isinstance(holder, dict) else {}
         except (OSError, ValueError, RecursionError):
             return {}
+
+
+def tell_waiters(asking_for_mfa):
+    """Mark every lock this process holds: waiting for a person (or not). A process asking for an MFA code
+    holds the lock of the role it refreshes too, and that role's waiters must wait as long."""
+    for held in _HELD:
+        held.update(asking_for_mfa)
 
 
 def _describe(holder):

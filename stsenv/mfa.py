@@ -16,11 +16,11 @@ TERMINAL_TRIES = 3
 COMMAND_TIMEOUT = 120
 
 
-def with_code(source, serial, broker, lock, call):
+def with_code(source, serial, broker, call):
     """`call(code)` with a code for `serial`; a code typed at the terminal and refused by AWS is asked again."""
     attempt = 1
     while True:
-        origin, code = _code(source, serial, broker, lock, attempt)
+        origin, code = _code(source, serial, broker, attempt)
         try:
             return call(code)
         except AwsError as error:
@@ -34,7 +34,7 @@ def _is_mfa_refusal(error):
     return error.code == "AccessDenied" and "MultiFactorAuthentication" in error.message
 
 
-def _code(source, serial, broker, lock, attempt):
+def _code(source, serial, broker, attempt):
     """(origin, code) from the first source of codes that is configured."""
     settings = source.private
     given = broker.options.token_code
@@ -48,10 +48,10 @@ def _code(source, serial, broker, lock, attempt):
         return "totp", _totp(_run(settings["mfa_totp_secret_process"], "stsenv_mfa_totp_secret_process"))
     if settings.get("mfa_totp_secret_file"):
         return "totp", _totp(_read_secret_file(settings["mfa_totp_secret_file"]))
-    return "terminal", _ask(source, serial, broker, lock, attempt)
+    return "terminal", _ask(source, serial, broker, attempt)
 
 
-def _ask(source, serial, broker, lock, attempt):
+def _ask(source, serial, broker, attempt):
     profile = source.profile
     if not broker.options.interactive:
         raise MfaUnavailable(
@@ -63,8 +63,9 @@ def _ask(source, serial, broker, lock, attempt):
             f"profile {profile!r} needs an MFA code for {serial} and there is no terminal to ask on",
             f"run `stsenv login {profile}` in a terminal, or configure mfa_process",
         )
-    if lock is not None:
-        lock.update(asking_for_mfa=True)
+    from stsenv.lock import tell_waiters
+
+    tell_waiters(asking_for_mfa=True)
     try:
         prompt = f"MFA code for {serial} ({profile}): " if attempt == 1 else f"MFA code for {serial}, try {attempt} of {TERMINAL_TRIES}: "
         for _ in range(TERMINAL_TRIES):
@@ -78,8 +79,7 @@ def _ask(source, serial, broker, lock, attempt):
             terminal.tell("stsenv: an MFA code is 6 digits")
         raise MfaUnavailable(f"no valid MFA code was entered for {serial}", f"run `stsenv login {profile}` to try again")
     finally:
-        if lock is not None:
-            lock.update(asking_for_mfa=False)
+        tell_waiters(asking_for_mfa=False)
 
 
 def _looks_like_code(text):

@@ -266,8 +266,7 @@ def test_external_id_condition(server):
 
 
 def test_trust_principal_names_who_may_assume(server):
-    alice = server.create_user("alice")
-    server.create_user("bob")
+    alice, bob = server.create_user("alice"), server.create_user("bob")
     role_arn = server.create_role("AliceOnly", trust_principal=alice["arn"])
     assert user_client(server, alice).assume_role(RoleArn=role_arn, RoleSessionName="alice")["Credentials"]
     _, message, _ = refusal(user_client(server, bob).assume_role, RoleArn=role_arn, RoleSessionName="bob")

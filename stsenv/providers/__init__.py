@@ -1,7 +1,7 @@
-"""One module per way of getting credentials (aws-vault's shape): each has `fetch(source, signer, broker, lock)`.
+"""One module per way of getting credentials (aws-vault's shape): each has `fetch(source, signer, broker)`.
 
-`signer` is the parent's credentials (None for sources that need none), `lock` the held KeyLock (None
-when uncached), so a provider that must ask a person can tell the processes waiting on it.
+`signer` is the parent's credentials (None for sources that need none); `broker` gives the options of this
+run (may it ask a person, a code or assertion given on the command line).
 """
 
 from importlib import import_module
@@ -19,9 +19,9 @@ MODULES = {
 }
 
 
-def fetch(source, signer, broker, lock=None):
+def fetch(source, signer, broker):
     from stsenv import validate
 
     validate.source(source)  # AWS's limits, every problem said at once, before any call
     module = import_module(f"stsenv.providers.{MODULES[source.kind]}")
-    return module.fetch(source, signer, broker, lock)
+    return module.fetch(source, signer, broker)

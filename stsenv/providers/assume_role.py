@@ -5,7 +5,7 @@ from stsenv import sts
 from stsenv.providers.options import session_options
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
 
     def assume(code=None):
@@ -24,5 +24,5 @@ def fetch(source, signer, broker, lock):
     if params.get("mfa_serial"):
         from stsenv import mfa
 
-        return mfa.with_code(source, params["mfa_serial"], broker, lock, assume)
+        return mfa.with_code(source, params["mfa_serial"], broker, assume)
     return assume()

@@ -3,7 +3,7 @@
 from stsenv import sts
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
     return sts.assume_root(
         signer,

@@ -4,7 +4,7 @@ from stsenv import sts
 from stsenv.providers.options import session_options
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
     options = session_options(params)
     del options["SourceIdentity"]  # GetFederationToken takes none

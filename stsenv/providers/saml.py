@@ -8,7 +8,7 @@ from stsenv.errors import ConfigError
 PROCESS_TIMEOUT = 300  # a person may be logging in to their identity provider
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
     assertion = saml.normalize(broker.options.saml_assertion or _from_process(source))
     redact.remember(assertion)

@@ -3,14 +3,14 @@
 from stsenv import mfa, sts
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
     serial = params["mfa_serial"]
 
     def open_session(code):
         return sts.get_session_token(signer, params, DurationSeconds=params["duration"], SerialNumber=serial, TokenCode=code)
 
-    session = mfa.with_code(source, serial, broker, lock, open_session)
+    session = mfa.with_code(source, serial, broker, open_session)
     identity = sts.get_caller_identity(session, params)  # GetSessionToken does not say who the session is
     session.arn, session.account = identity["Arn"], identity["Account"]
     return session

@@ -6,7 +6,7 @@ from stsenv.errors import ConfigError
 TOKEN_MAX_CHARS = 20000
 
 
-def fetch(source, signer, broker, lock):
+def fetch(source, signer, broker):
     params = source.params
     return sts.assume_role_with_web_identity(
         params,
