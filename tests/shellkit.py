@@ -177,6 +177,12 @@ class Shell:
         self.run("true")
         return seen
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def close(self):
         if self.child.isalive():
             self.child.sendline("exit")

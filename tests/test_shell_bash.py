@@ -25,8 +25,7 @@ USER_HOOKS = (
 def test_existing_prompt_command_string_still_runs_and_sees_the_status(world, home, sts):
     before = USER_HOOKS + "PROMPT_COMMAND='__user_first;  '\n"
     after = "PROMPT_COMMAND+=';__user_last'\n"
-    shell = Shell(KIND, home, rc_before=before, rc_after=after)
-    try:
+    with Shell(KIND, home, rc_before=before, rc_after=after) as shell:
         shell.run("stsenv use prod")
         shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt, between the two
         assert len(refreshes(shell)) == 1
@@ -37,16 +36,13 @@ def test_existing_prompt_command_string_still_runs_and_sees_the_status(world, ho
         runs = int(values["__runs"])
         shell.run("true")
         assert int(shell.var("__runs")) == runs + 2  # this prompt and the one after reading __runs
-    finally:
-        shell.close()
 
 
 def test_prompt_command_array_keeps_its_entries(world, home, sts):
     """bash 5.1 runs each element of an array PROMPT_COMMAND; the hook is added as one more element."""
     before = USER_HOOKS + "PROMPT_COMMAND=('__user_first')\n"
     after = "PROMPT_COMMAND+=('__user_last')\n"
-    shell = Shell(KIND, home, rc_before=before, rc_after=after + Shell.init_line(KIND))
-    try:
+    with Shell(KIND, home, rc_before=before, rc_after=after + Shell.init_line(KIND)) as shell:
         output = shell.run("declare -p PROMPT_COMMAND")
         assert output.strip() == 'declare -a PROMPT_COMMAND=([0]="__user_first" [1]="__stsenv_hook" [2]="__user_last")', output
         shell.run("stsenv use prod")
@@ -55,14 +51,11 @@ def test_prompt_command_array_keeps_its_entries(world, home, sts):
         assert shell.status == 9
         assert shell.vars("__seen_first", "__seen_last") == {"__seen_first": "9", "__seen_last": "9"}
         assert int(shell.var("__runs")) >= 4
-    finally:
-        shell.close()
 
 
 def test_nounset_breaks_nothing(world, home, sts):
     """`set -u` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
-    shell = Shell(KIND, home, rc_before="set -u\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt"))
-    try:
+    with Shell(KIND, home, rc_before="set -u\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
         assert shell.run("stsenv use prod") == ""
         shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
         assert FRESH_PROD.match(shell.prompt), shell.prompt
@@ -75,8 +68,6 @@ def test_nounset_breaks_nothing(world, home, sts):
         assert "unbound variable" not in screen, screen
         assert len(refreshes(shell)) == 2
         assert "u" in shell.run("echo $-"), "nounset is still on"
-    finally:
-        shell.close()
 
 
 STARSHIP_LIKE = r"""
@@ -99,8 +90,7 @@ def test_runs_before_a_starship_style_prompt_that_takes_over(world, home, sts):
         "#!/bin/sh\nprintf 'aws:%s:%s @P@%s@ ' \"${AWS_ACCESS_KEY_ID:-}\" \"${AWS_CREDENTIAL_EXPIRATION:-none}\" \"${2#--status=}\"\n"
     )
     starship.chmod(0o755)
-    shell = Shell(KIND, home, rc_after=STARSHIP_LIKE)
-    try:
+    with Shell(KIND, home, rc_after=STARSHIP_LIKE) as shell:
         shell.run("true")
         assert shell.prompt == "aws::none "
         shell.run("stsenv use prod")
@@ -115,18 +105,13 @@ def test_runs_before_a_starship_style_prompt_that_takes_over(world, home, sts):
         assert drawn == "aws:{AWS_ACCESS_KEY_ID}:{AWS_CREDENTIAL_EXPIRATION} ".format(**second), (
             "the prompt drawn right after the refresh shows the new credentials"
         )
-    finally:
-        shell.close()
 
 
 def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
-    shell = Shell(KIND, home, rc_after="PROMPT_COMMAND='true'\n")
-    try:
+    with Shell(KIND, home, rc_after="PROMPT_COMMAND='true'\n") as shell:
         first = shell.run("stsenv use prod")
         assert re.search(r"the refresh hook is no longer in PROMPT_COMMAND", first), first
         assert shell.run("stsenv use prod-role") == ""
-    finally:
-        shell.close()
 
 
 def test_user_aliases_do_not_break_it(world, home, sts):
@@ -135,8 +120,7 @@ def test_user_aliases_do_not_break_it(world, home, sts):
     aliases = "".join(
         f"alias {name}='echo ALIASED'\n" for name in ("printf", "type", "command", "local", "return", "declare", "unalias", "shift")
     )
-    shell = Shell(KIND, home, rc_before="shopt -s expand_aliases\n" + aliases, init_flags=" --prompt")
-    try:
+    with Shell(KIND, home, rc_before="shopt -s expand_aliases\n" + aliases, init_flags=" --prompt") as shell:
         assert shell.run("stsenv use prod") == ""
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
@@ -144,5 +128,3 @@ def test_user_aliases_do_not_break_it(world, home, sts):
         assert len(refreshes(shell)) == 1
         screen = "\n".join(raw for _, raw in shell.transcript)
         assert "ALIASED" not in screen, screen
-    finally:
-        shell.close()

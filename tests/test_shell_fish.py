@@ -19,8 +19,7 @@ end
 
 
 def test_other_fish_prompt_handlers_still_run_and_see_the_status(world, home, sts):
-    shell = Shell(KIND, home, rc_before=USER_HANDLER, init_flags=" --prompt")
-    try:
+    with Shell(KIND, home, rc_before=USER_HANDLER, init_flags=" --prompt") as shell:
         shell.run("stsenv use prod")
         shell.run(export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + 100) + "; sh -c 'exit 7'")
         assert len(refreshes(shell)) == 1
@@ -30,18 +29,13 @@ def test_other_fish_prompt_handlers_still_run_and_see_the_status(world, home, st
         shell.run("true")
         assert int(shell.var("__runs")) == runs + 2
         assert FRESH_PROD.match(shell.prompt), shell.prompt
-    finally:
-        shell.close()
 
 
 def test_sourcing_twice_leaves_one_handler_and_one_prompt_wrapper(world, home, sts):
-    shell = Shell(KIND, home, init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt"))
-    try:
+    with Shell(KIND, home, init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
         handlers = shell.run("functions --handlers-type generic")
         assert [line for line in handlers.splitlines() if "__stsenv" in line] == ["fish_prompt __stsenv_hook"]
         shell.run("stsenv use prod")
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         kept = shell.run("functions __stsenv_user_fish_prompt")
         assert "@P@" in kept and "STSENV_PROMPT" not in kept, "the user's prompt is kept, not a wrapper of a wrapper"
-    finally:
-        shell.close()

@@ -20,8 +20,7 @@ def kind(request):
 
 
 def test_use_sets_the_contract_and_the_prompt(kind, world, home, sts):
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         assert shell.prompt == "", "no segment before any `stsenv use`"
         output = use_prod(shell)
         assert output.strip() == "", "the block is applied, not printed"
@@ -48,14 +47,11 @@ def test_use_sets_the_contract_and_the_prompt(kind, world, home, sts):
         printed = shell.run("stsenv use prod-role --format json")
         assert '"STSENV_PROFILE": "prod-role"' in printed or '"STSENV_PROFILE":"prod-role"' in printed
         assert shell.var("STSENV_PROFILE") == "prod"
-    finally:
-        shell.close()
 
 
 def test_prompt_counts_down_warns_and_expires(kind, world, home, sts):
     """The segment's three forms, from the variables alone (refresh turned off with STSENV_REFRESH_BEFORE=0)."""
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         now = int(time.time())
         shell.run(export(kind, STSENV_REFRESH_BEFORE=0, STSENV_PROFILE="dev", STSENV_IDENTITY="Ops@210987654321",
                          AWS_SESSION_EXPIRES=now + 2 * 3600 + 10 * 60 + 30))
@@ -71,13 +67,10 @@ def test_prompt_counts_down_warns_and_expires(kind, world, home, sts):
         shell.run(unset(kind, "AWS_SESSION_EXPIRES"))
         assert shell.prompt == "[dev Ops@210987654321] ", "long-lived keys have no countdown"
         assert shell.stsenv_runs() == [f"init {kind} --prompt"], "the prompt alone never runs the program"
-    finally:
-        shell.close()
 
 
 def test_hook_refreshes_once_near_expiry(kind, world, home, sts):
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         use_prod(shell)
         before = shell.vars("AWS_ACCESS_KEY_ID", "AWS_SESSION_EXPIRES")
         # Credentials near their end, and a cache that no longer holds them: a refresh must ask STS.
@@ -94,8 +87,6 @@ def test_hook_refreshes_once_near_expiry(kind, world, home, sts):
         assert after["STSENV_PROFILE"] == "prod"
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         assert not any("stsenv:" in raw for _, raw in shell.transcript), shell.transcript
-    finally:
-        shell.close()
 
 
 def test_shells_renewing_together_make_one_sts_call(kind, world, home, sts):
@@ -121,8 +112,7 @@ def test_shells_renewing_together_make_one_sts_call(kind, world, home, sts):
 def test_refresh_keeps_the_exit_status(kind, world, home, sts):
     """The command's status reaches the user's prompt, behind the stsenv segment, even when the hook refreshes
     (and runs the program) in between."""
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         use_prod(shell)
         shell.run("sh -c 'exit 7'")
         assert shell.status == 7
@@ -132,13 +122,10 @@ def test_refresh_keeps_the_exit_status(kind, world, home, sts):
         assert shell.status == 5
         shell.run("false")
         assert shell.status == 1
-    finally:
-        shell.close()
 
 
 def test_failed_refresh_says_so_once_and_backs_off(kind, world, home, sts):
-    shell = Shell(kind, home)
-    try:
+    with Shell(kind, home) as shell:
         use_prod(shell)
         sts.reset_calls()
         shell.run(export(kind, STSENV_REFRESH_BACKOFF=3600, AWS_ENDPOINT_URL_STS=closed_port_url(),
@@ -158,8 +145,6 @@ def test_failed_refresh_says_so_once_and_backs_off(kind, world, home, sts):
         assert len(refreshes(shell)) == 2
         assert sts.calls("AssumeRole") == 1
         assert int(shell.var("AWS_SESSION_EXPIRES")) > time.time() + 3000
-    finally:
-        shell.close()
 
 
 def test_refresh_that_needs_mfa_says_how_to_renew(kind, world, home, sts):
@@ -168,8 +153,7 @@ def test_refresh_that_needs_mfa_says_how_to_renew(kind, world, home, sts):
     home.config.write_text(
         home.config.read_text() + f"\n[profile guarded]\nrole_arn = {role}\nsource_profile = base\nmfa_serial = {serial}\n"
     )
-    shell = Shell(kind, home)
-    try:
+    with Shell(kind, home) as shell:
         # A session of `guarded` near its end, as `stsenv use guarded` (with a code) would have left it.
         told = shell.run(export(kind, STSENV_PROFILE="guarded", AWS_SESSION_EXPIRES=int(time.time()) + 90))
         assert told.strip() == (
@@ -180,13 +164,10 @@ def test_refresh_that_needs_mfa_says_how_to_renew(kind, world, home, sts):
             assert shell.run("true").strip() == ""
         assert len(refreshes(shell)) == 1
         assert sts.calls("AssumeRole") == 0 and sts.calls("GetSessionToken") == 0
-    finally:
-        shell.close()
 
 
 def test_clear_and_previous_profile(kind, world, home, sts):
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         use_prod(shell)
         shell.run("stsenv use prod-role")
         assert shell.status == 0
@@ -212,15 +193,12 @@ def test_clear_and_previous_profile(kind, world, home, sts):
         shell.run("stsenv use no-such-profile")
         assert shell.status == 2
         assert shell.var("STSENV_PROFILE") is None
-    finally:
-        shell.close()
 
 
 def test_adhoc_session_is_not_refreshed_from_a_profile(kind, world, home, sts):
     """`stsenv federate` is applied like `use`; its session has no profile to refresh from, so near its end
     the hook says so once and runs nothing."""
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         shell.run("stsenv federate tester --profile base --policy-arns arn:aws:iam::aws:policy/ReadOnlyAccess")
         assert shell.status == 0
         assert shell.prompt.startswith("[adhoc:tester tester@123456789012 "), shell.prompt
@@ -233,15 +211,12 @@ def test_adhoc_session_is_not_refreshed_from_a_profile(kind, world, home, sts):
             "run the `stsenv use` or `stsenv federate` that made it again"
         ], told
         assert refreshes(shell) == []
-    finally:
-        shell.close()
 
 
 def test_sourcing_twice_installs_one_hook(kind, world, home, sts):
     """Init twice (with --prompt): one segment in the prompt, and one refresh attempt per prompt when every
     prompt is allowed to try (STSENV_REFRESH_BACKOFF=0) and every attempt fails."""
-    shell = Shell(kind, home, init_flags=" --prompt", rc_after=Shell.init_line(kind, " --prompt"))
-    try:
+    with Shell(kind, home, init_flags=" --prompt", rc_after=Shell.init_line(kind, " --prompt")) as shell:
         use_prod(shell)
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(kind, STSENV_REFRESH_BACKOFF=0, AWS_ENDPOINT_URL_STS=closed_port_url(),
@@ -252,13 +227,10 @@ def test_sourcing_twice_installs_one_hook(kind, world, home, sts):
         assert len(refreshes(shell)) == 4
         told = [line for _, raw in shell.transcript for line in raw.splitlines() if "could not refresh" in line]
         assert len(told) == 1, "the failure is told once, however often it is tried"
-    finally:
-        shell.close()
 
 
 def test_missing_program_is_one_clear_line(kind, world, home, sts):
-    shell = Shell(kind, home)
-    try:
+    with Shell(kind, home) as shell:
         use_prod(shell)
         shell.run(set_path(kind, "/usr/bin", "/bin"))
         shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 100))
@@ -269,15 +241,12 @@ def test_missing_program_is_one_clear_line(kind, world, home, sts):
         assert told == ["stsenv: could not refresh prod: no stsenv command on PATH; fix PATH, then run `stsenv use prod`"]
         assert "not found" not in screen and "Unknown command" not in screen, screen
         assert refreshes(shell) == []
-    finally:
-        shell.close()
 
 
 def test_no_process_per_prompt_while_fresh(kind, world, home, sts):
     """Prompts with fresh credentials start no process: the page faults of the shell's reaped children
     (see Shell.reaped_children_faults) do not move across six prompts, and do move for one `/bin/true`."""
-    shell = Shell(kind, home, init_flags=" --prompt")
-    try:
+    with Shell(kind, home, init_flags=" --prompt") as shell:
         use_prod(shell)
         shell.run("true")
         before = shell.reaped_children_faults()
@@ -289,13 +258,10 @@ def test_no_process_per_prompt_while_fresh(kind, world, home, sts):
         shell.run("/bin/true")
         assert shell.reaped_children_faults() > after, "the probe sees a process"
         assert refreshes(shell) == []
-    finally:
-        shell.close()
 
 
 def test_completes_commands_flags_and_profiles(kind, world, home, sts):
-    shell = Shell(kind, home)
-    try:
+    with Shell(kind, home) as shell:
         seen = shell.complete("stsenv use pr", "prod-served")
         assert "prod-role" in seen
         shell.complete("stsenv log", "logout")
@@ -303,8 +269,6 @@ def test_completes_commands_flags_and_profiles(kind, world, home, sts):
         shell.complete("stsenv use prod --shell ", "fish")
         shell.complete("stsenv whoami --profile prod-s", "prod-served")
         assert any(line == "ls --names" for line in shell.stsenv_runs())
-    finally:
-        shell.close()
 
 
 def test_completions_cover_the_parser(kind):
@@ -331,11 +295,8 @@ def test_completions_cover_the_parser(kind):
 
 def test_standalone_completion_file_works(kind, world, home, sts):
     """`stsenv completion SHELL`, installed the way each shell loads completions, completes without init."""
-    shell = Shell(kind, home, init=False, rc_after=STANDALONE_COMPLETION[kind])
-    try:
+    with Shell(kind, home, init=False, rc_after=STANDALONE_COMPLETION[kind]) as shell:
         seen = shell.complete("stsenv use pr", "prod-served")
         assert "prod-role" in seen
         shell.complete("stsenv init ", "fish")
         assert shell.run("stsenv use prod").startswith("unset AWS_PROFILE;"), "no integration: `use` prints"
-    finally:
-        shell.close()

@@ -25,8 +25,7 @@ USER_HOOKS = (
 
 
 def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts):
-    shell = Shell(KIND, home, rc_before=USER_HOOKS, rc_after="precmd_functions+=(__user_last)\n" + Shell.init_line(KIND))
-    try:
+    with Shell(KIND, home, rc_before=USER_HOOKS, rc_after="precmd_functions+=(__user_last)\n" + Shell.init_line(KIND)) as shell:
         assert shell.run("print -r -- ${(j:,:)precmd_functions}").strip() == "__user_first,__stsenv_hook,__user_last"
         shell.run("stsenv use prod")
         shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt
@@ -38,14 +37,11 @@ def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts
         runs = int(shell.var("__runs"))
         shell.run("true")
         assert int(shell.var("__runs")) == runs + 2
-    finally:
-        shell.close()
 
 
 def test_nounset_breaks_nothing(world, home, sts):
     """`setopt nounset` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
-    shell = Shell(KIND, home, rc_before="setopt nounset\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt"))
-    try:
+    with Shell(KIND, home, rc_before="setopt nounset\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
         assert shell.run("stsenv use prod") == ""
         shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
         assert FRESH_PROD.match(shell.prompt), shell.prompt
@@ -58,18 +54,13 @@ def test_nounset_breaks_nothing(world, home, sts):
         assert "parameter not set" not in screen, screen
         assert len(refreshes(shell)) == 2
         assert shell.run("[[ -o nounset ]] && print still-on").strip() == "still-on"
-    finally:
-        shell.close()
 
 
 def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
-    shell = Shell(KIND, home, rc_after="precmd_functions=()\n")
-    try:
+    with Shell(KIND, home, rc_after="precmd_functions=()\n") as shell:
         first = shell.run("stsenv use prod")
         assert re.search(r"the refresh hook is no longer in precmd_functions", first), first
         assert shell.run("stsenv use prod-role") == ""
-    finally:
-        shell.close()
 
 
 def test_user_aliases_do_not_break_it(world, home, sts):
@@ -78,8 +69,7 @@ def test_user_aliases_do_not_break_it(world, home, sts):
         f"alias {name}='echo ALIASED'\n"
         for name in ("printf", "print", "whence", "command", "local", "return", "emulate", "unalias", "shift", "zmodload")
     )
-    shell = Shell(KIND, home, rc_before=aliases, init_flags=" --prompt")
-    try:
+    with Shell(KIND, home, rc_before=aliases, init_flags=" --prompt") as shell:
         assert shell.run("stsenv use prod") == ""
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
@@ -87,5 +77,3 @@ def test_user_aliases_do_not_break_it(world, home, sts):
         assert len(refreshes(shell)) == 1
         screen = "\n".join(raw for _, raw in shell.transcript)
         assert "ALIASED" not in screen, screen
-    finally:
-        shell.close()
