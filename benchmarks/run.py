@@ -1,6 +1,7 @@
 """stsenv's hot paths measured against their floors and against the tools a user would pick instead.
 
     .venv/bin/python benchmarks/run.py [--runs N] [--quick] [--peers-dir DIR] [--no-peers] [--json FILE] [--hyperfine]
+                                         [--only warm,aws,cold,prompt] [--cold-counts 8,32]
 
 Run it with the dev venv's python (`pip install -e '.[test]'`): the local STS is tests/localsts.py (moto) and
 the aws CLI case uses the venv's awscli. It makes a temporary HOME with its own AWS config, credentials and
@@ -51,14 +52,16 @@ def main():
     try:
         world = World(workdir, sts, stsenv, aws)
         report = Report(machine_info(python, stsenv))
-        peers = {} if options.no_peers else install_peers(options.peers_dir, python, report)
+        peers = {} if options.no_peers or "warm" not in options.only else install_peers(options.peers_dir, python, report)
         benches = (
             ("warm", lambda: bench_warm(world, python, peers, options, report)),
-            ("aws CLI", lambda: bench_aws_cli(world, options, report)),
-            ("cold", lambda: bench_cold(world, options, report)),
+            ("aws", lambda: bench_aws_cli(world, options, report)),
+            ("cold", lambda: bench_cold(world, python, options, report)),
             ("prompt", lambda: bench_prompt(world, options, report)),
         )
         for name, bench in benches:
+            if name not in options.only:
+                continue
             try:
                 bench()
             except CaseFailed as failure:  # the other groups still run and the table still prints
@@ -83,7 +86,12 @@ def parse_arguments():
     parser.add_argument("--stsenv", help="the stsenv console script to measure (default: the one beside this python)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--hyperfine", action="store_true", help="also time the warm cases with hyperfine, where it is installed")
+    parser.add_argument("--only", default="warm,aws,cold,prompt", type=lambda text: text.split(","), help="groups to run (default warm,aws,cold,prompt)")
+    parser.add_argument("--cold-counts", default="8,32", type=lambda text: [int(n) for n in text.split(",")], help="concurrent cold serves to run besides one (default 8,32)")
     options = parser.parse_args()
+    unknown = set(options.only) - {"warm", "aws", "cold", "prompt"}
+    if unknown:
+        parser.error(f"--only: no group {', '.join(sorted(unknown))}")
     if options.quick:
         options.runs = max(10, options.runs // 10)
     options.aws_runs = max(5, options.runs // 10)
@@ -186,6 +194,11 @@ def find_program(name):
     if name == "stsenv" and not found:
         sys.exit("no stsenv console script found: pip install -e '.[test]' in this venv first")
     return found
+
+
+def usable_cpus():
+    """The CPUs this process (and so every case) may run on: fewer than the machine's under `taskset`."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def interpreter_of(script):
@@ -329,7 +342,7 @@ def machine_info(python, stsenv):
     version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     return {
-        "machine": f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}",
+        "machine": f"{cpu}, {usable_cpus()} logical CPUs usable of {os.cpu_count()}, {platform.system()} {platform.release()}",
         "python": f"{version} ({python})",
         "stsenv": f"{stsenv} at {commit or 'an unknown commit'}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -496,51 +509,70 @@ def bench_aws_cli(world, options, report):
     )
 
 
-def bench_cold(world, options, report):
+def bench_cold(world, python, options, report):
     """N cold serves at once: one AssumeRole between them, and the last one done soon after a lone one.
 
     All N start at the same moment: each waits behind a gate (a `sh` blocked reading a pipe) and execs
     `stsenv serve` when the pipe is closed, so this process's own spawning (starved of CPU by the
-    children it already started) does not stagger them. With more processes than CPUs the last one cannot
-    be done before all of them have had their CPU time, so each row also says that bound.
+    children it already started) does not stagger them.
+
+    With more processes than CPUs, the one that calls STS shares the CPUs with the others' interpreter
+    starts, whatever they do after. So each N also runs its floor: one cold serve started together with
+    N-1 `python -c pass`, waiters that cost nothing but an interpreter and never wait. No way of waiting
+    can make the last serve done sooner than that serve is.
     """
     print("cold serves ...", file=sys.stderr)
-    argv = world.stsenv_argv("serve", PROFILE)
-    finished, calls, cpu = {}, {}, {}
-    for count in (1, 8, 32):
-        finished[count], calls[count], cpu[count] = [], [], []
+    serve = world.stsenv_argv("serve", PROFILE)
+    idle = [python, "-c", "pass"]
+    finished = {}  # (kind, count) -> seconds until the serve(s) were done, per round
+    for count in (1, *options.cold_counts):
+        finished["serves", count], finished["floor", count], calls = [], [], set()
         for _ in range(options.cold_rounds):
-            world.clear_cache()
-            world.sts.reset_calls()
-            gate, opener = os.pipe()
-            gated = ["/bin/sh", "-c", 'read _ <&3; exec "$0" "$@"', *argv]
-            pids = [os.posix_spawn(gated[0], gated, world.env, file_actions=[*QUIET, (os.POSIX_SPAWN_DUP2, gate, 3)]) for _ in range(count)]
-            os.close(gate)
-            time.sleep(0.2)  # every `sh` is up and blocked on the gate
-            started = time.perf_counter()
-            os.close(opener)  # end of file: every `read` returns at once
-            results = [reap(pid) for pid in pids]  # after the last reap, every process has ended
-            finished[count].append(time.perf_counter() - started)
-            calls[count].append(world.sts.calls("AssumeRole"))
-            cpu[count].append(sum(seconds for _, seconds in results))
-            if any(code for code, _ in results):
-                check(argv, world.env, f"cold serve x{count}")
-                raise CaseFailed(f"cold serve x{count}: exit codes {sorted(set(code for code, _ in results))}")
-    single = median(finished[1])
-    for count in (1, 8, 32):
-        label = f"cold: {count} concurrent serve{'s' if count > 1 else ''}, last done"
+            for kind in random.sample(["serves", "floor"], 2) if count > 1 else ["serves"]:
+                world.clear_cache()
+                world.sts.reset_calls()
+                commands = [serve] * count if kind == "serves" else [serve] + [idle] * (count - 1)
+                watched = len(commands) if kind == "serves" else 1
+                seconds, codes = start_together(commands, world.env, watched)
+                finished[kind, count].append(seconds)
+                if any(codes):
+                    check(serve, world.env, f"cold serve x{count}")
+                    raise CaseFailed(f"cold serve x{count}: exit codes {sorted(set(codes))}")
+                if kind == "serves":
+                    calls.add(world.sts.calls("AssumeRole"))
+        single = finished["serves", 1]
         if count == 1:
-            report.timing("cold", label + " (floor)", finished[1])
+            report.timing("cold", "cold: 1 serve alone, done (floor)", single)
         else:
-            used = median(cpu[count])
-            bound = max(single, used / (os.cpu_count() or 1))
-            note = (
-                f"{count} processes used {used * 1000:.0f} ms of CPU in all ({used / count * 1000:.1f} ms each on average); "
-                f"on {os.cpu_count()} CPUs the last cannot be done before {bound * 1000:.0f} ms = {bound / single:.2f}× a lone cold serve"
+            floor = finished["floor", count]
+            report.timing("cold", f"cold: 1 serve among {count - 1} python -c pass, done", floor, single)
+            report.timing(
+                "cold",
+                f"cold: {count} concurrent serves, last done",
+                finished["serves", count],
+                single,
+                target=1.5,
+                note=f"{median(finished['serves', count]) / median(floor):.2f}× the time of one serve among {count - 1} python -c pass "
+                f"(the row above) on {usable_cpus()} CPUs: what the waiting itself adds",
             )
-            report.timing("cold", label, finished[count], finished[1], target=1.5, note=note)
-        made = sorted(set(calls[count]))
+        made = sorted(calls)
         report.value("cold", f"cold: {count} concurrent, AssumeRole calls per round", ", ".join(map(str, made)), target="1", passed=made == [1])
+
+
+def start_together(commands, env, watched):
+    """Start every command at the same moment; seconds until the first `watched` of them have ended, and
+    every exit code."""
+    gate, opener = os.pipe()
+    gated = ["/bin/sh", "-c", 'read _ <&3; exec "$0" "$@"']
+    pids = [os.posix_spawn(gated[0], gated + command, env, file_actions=[*QUIET, (os.POSIX_SPAWN_DUP2, gate, 3)]) for command in commands]
+    os.close(gate)
+    time.sleep(0.2)  # every `sh` is up and blocked on the gate
+    started = time.perf_counter()
+    os.close(opener)  # end of file: every `read` returns at once
+    codes = [reap(pid)[0] for pid in pids[:watched]]
+    seconds = time.perf_counter() - started
+    codes += [reap(pid)[0] for pid in pids[watched:]]
+    return seconds, codes
 
 
 # One prompt, `renders` times, in a shell without rc files after `stsenv init SHELL --prompt` and `stsenv use`:

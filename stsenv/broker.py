@@ -5,6 +5,7 @@ providers, boto3) is imported only when the cache cannot answer.
 """
 
 import os
+import time
 
 from stsenv.cache import CredentialCache, cache_dir
 from stsenv.credentials import SIGNING_MARGIN, required_remaining
@@ -14,6 +15,9 @@ DEFAULT_LOCK_TIMEOUT = 60  # seconds to wait for another process's refresh (one 
 DEFAULT_MFA_LOCK_TIMEOUT = 300  # seconds to wait while another process waits for a person to type a code
 # A refresh that fails still serves the previous entry while it has at least this long left.
 FALLBACK_MIN_REMAINING = 60
+# ... and for this long every process hands that entry out without calling STS again: while STS is down,
+# each AWS call would otherwise wait through all its attempts (up to a timeout each) before the fallback.
+RETRY_AFTER_FAILURE = 60
 
 
 class Options:
@@ -39,11 +43,21 @@ class Broker:
         if not source.cacheable:
             return None
         found = self.cache.read(source)
-        if found is not None and found.remaining() > required_remaining(source.params.get("duration")):
+        if found is None:
+            return None
+        if found.remaining() > required_remaining(source.params.get("duration")):
             if os.environ.get("STSENV_DEBUG") == "1":  # stsenv.terminal stays off the warm path otherwise
                 from stsenv import terminal
 
                 terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
+            return found
+        if _retry_pending(found):
+            from stsenv import terminal
+
+            terminal.tell(
+                f"stsenv: refreshing {source.profile} failed less than {RETRY_AFTER_FAILURE}s ago; still using the cached "
+                f"credentials ({int(found.remaining()) // 60} min left), trying again in {int(found.retry_after - time.time())}s"
+            )
             return found
         return None
 
@@ -58,14 +72,19 @@ class Broker:
         if not source.cacheable:
             return providers.fetch(source, None, self)
         timeouts = lock_timeouts(self.options.environ)
-        meanwhile = self._refreshed_meanwhile(source, needed)
+
+        def good_enough(found):
+            """Refreshed by another process meanwhile, or kept by one that failed a moment ago."""
+            return found is not None and (found.remaining() > needed or fall_back and _retry_pending(found))
+
+        meanwhile = self._refreshed_meanwhile(source, good_enough)
         with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts, meanwhile) as lock:
             if lock.answer is not None:
-                terminal.debug(f"{source.profile} was refreshed by another process while we waited")
+                terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return lock.answer
             previous = self.cache.read(source)
-            if previous is not None and previous.remaining() > needed:
-                terminal.debug(f"{source.profile} was refreshed by another process while we waited")
+            if good_enough(previous):
+                terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return previous
             signer = self.refresh_parent(source.parent)
             terminal.debug(f"calling STS for {source.profile} ({source.kind})")
@@ -75,6 +94,7 @@ class Broker:
             except AwsError as error:
                 if fall_back and previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
                     terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
+                    self._hold_off(source, previous)
                     return previous
                 raise
             pause("after-sts")
@@ -82,8 +102,16 @@ class Broker:
             pause("after-replace")
             return fresh
 
-    def _refreshed_meanwhile(self, source, needed):
-        """For the lock's waiting loop: the entry another process has written since, when fresh enough.
+    def _hold_off(self, source, previous):
+        """Mark the kept entry so that for RETRY_AFTER_FAILURE seconds no process calls STS for it again
+        (best effort: a cache that cannot be written only means the next process tries STS itself)."""
+        try:
+            self.cache.write(source, previous, retry_after=int(time.time()) + RETRY_AFTER_FAILURE)
+        except ConfigError:
+            pass
+
+    def _refreshed_meanwhile(self, source, good_enough):
+        """For the lock's waiting loop: the entry another process has written since, when `good_enough`.
         Waiters then leave side by side as soon as it is there, instead of taking the lock one after
         another only to read it; a stat per poll, a read only when the file has changed."""
         path = self.cache.path(source)
@@ -96,7 +124,7 @@ class Broker:
                 return None
             seen = version
             found = self.cache.read(source)
-            return found if found is not None and found.remaining() > needed else None
+            return found if good_enough(found) else None
 
         return check
 
@@ -112,6 +140,14 @@ class Broker:
         if found is not None and found.remaining() > SIGNING_MARGIN:
             return found
         return self.refresh(parent, SIGNING_MARGIN)
+
+
+def _retry_pending(found):
+    """Whether `found` was kept after a failed refresh, a moment ago, and may still be handed out."""
+    if found.retry_after is None:
+        return False
+    wait = found.retry_after - time.time()
+    return 0 < wait <= RETRY_AFTER_FAILURE and found.remaining() > FALLBACK_MIN_REMAINING
 
 
 def _file_version(path):

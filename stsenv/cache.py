@@ -110,6 +110,7 @@ class CredentialCache:
             entry.get("Expires"),
             entry.get("Arn"),
             entry.get("Account"),
+            entry.get("RetryAfter"),
         )
 
     def _refuse(self, path, why):
@@ -137,8 +138,10 @@ class CredentialCache:
             os.chmod(self.directory, 0o700)
             self._warn(f"stsenv: cache directory {self.directory} was mode {stat.S_IMODE(info.st_mode):04o}; set it to 0700")
 
-    def write(self, source, credentials):
+    def write(self, source, credentials, retry_after=None):
         """Atomically replace the entry for `source` (mkstemp in the same directory, fsync, os.replace).
+
+        `retry_after` (epoch seconds) marks credentials kept after a failed refresh: see Broker.
 
         A failure (a directory in the entry's place, a full disk) is a ConfigError naming the file.
         """
@@ -161,6 +164,8 @@ class CredentialCache:
             "Account": credentials.account,
             "Written": int(time.time()),
         }
+        if retry_after is not None:
+            entry["RetryAfter"] = retry_after
         self.ensure_directory()
         self._remove_orphans()
         path = self.path(source)
@@ -262,6 +267,8 @@ def _entry_problem(entry, key):
     for field in ("SessionToken", "Arn", "Account"):
         if entry.get(field) is not None and not isinstance(entry[field], str):
             return f"field {field} is not text"
+    if entry.get("RetryAfter") is not None and type(entry["RetryAfter"]) is not int:
+        return "field RetryAfter is not a whole number"
     for field in _TEXT_FIELDS + ("SessionToken", "Arn", "Account"):
         if entry.get(field) is not None and not entry[field].isprintable():
             return f"field {field} holds characters no credential has"

@@ -237,11 +237,7 @@ class AwsConfig:
 
             params.update(kinds.session_settings(self, name, section))
         if parent.kind in ROLE_SESSION_KINDS and params["duration"] > 3600:
-            raise ConfigError(
-                f"profile {name!r} asks for duration_seconds = {params['duration']}, but its source "
-                f"{parent.profile!r} is itself a role, and AWS limits role chaining to 3600 seconds",
-                "set duration_seconds to 3600 or less",
-            )
+            _refuse_long_chain(name, params["duration"], parent)
         private = {}
         if own_serial and not any(node.kind == "mfa-session" for node in parent.chain()):
             params["mfa_serial"] = own_serial  # no long-lived keys to open a session on: the role call carries the code
@@ -359,6 +355,21 @@ def served_profile(command):
             rest = words[start + 1 :]
             return rest[1] if len(rest) >= 2 and rest[0] == "serve" else None
     return None
+
+
+def _refuse_long_chain(name, duration, parent):
+    """AWS limits a role assumed with role credentials to one hour: said in the words the user gave it in."""
+    if name.startswith(ADHOC_PREFIX):
+        raise ConfigError(
+            f"--duration-seconds {duration} is too long: the credentials that assume the role ({parent.profile}) are "
+            "themselves a role session, and AWS limits role chaining to 3600 seconds",
+            "give --duration-seconds 3600 or less",
+        )
+    raise ConfigError(
+        f"profile {name!r} asks for duration_seconds = {duration}, but its source "
+        f"{parent.profile!r} is itself a role, and AWS limits role chaining to 3600 seconds",
+        "set duration_seconds to 3600 or less",
+    )
 
 
 def default_session_name(environ):

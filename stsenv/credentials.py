@@ -28,9 +28,9 @@ def required_remaining(duration):
 class Credentials:
     """Keys, an optional session token and expiry, and the identity they act as (when known)."""
 
-    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration", "expires", "arn", "account")
+    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration", "expires", "arn", "account", "retry_after")
 
-    def __init__(self, access_key_id, secret_access_key, session_token=None, expires=None, arn=None, account=None):
+    def __init__(self, access_key_id, secret_access_key, session_token=None, expires=None, arn=None, account=None, retry_after=None):
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
         self.session_token = session_token
@@ -38,6 +38,8 @@ class Credentials:
         self.expiration = iso_utc(expires) if expires is not None else None
         self.arn = arn
         self.account = account
+        # Set on a cached entry whose refresh failed: until this time, stsenv hands it out without asking STS again.
+        self.retry_after = retry_after
         redact.remember(secret_access_key, session_token)
 
     def remaining(self, now=None):

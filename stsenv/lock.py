@@ -147,6 +147,8 @@ class _Flock:
         deadline = time.monotonic() + timeout
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         while True:
+            if stop is not None and stop():  # first: a waiter whose answer is there need not take the lock to read it
+                return False
             fd = os.open(self.lock_file, flags, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -159,8 +161,6 @@ class _Flock:
                     self._fd = fd
                     return True
                 os.close(fd)  # the file was unlinked while we opened it: lock the one now at the path
-            if stop is not None and stop():
-                return False
             if time.monotonic() >= deadline:
                 raise _Busy()
             time.sleep(poll_interval)

@@ -32,6 +32,8 @@ def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, cle
             raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
         config = config or AwsConfig(environ)
         source = config.resolve(profile)
+        if saml_assertion is not None and not any(node.kind == "saml" for node in source.chain()):
+            raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind})", "leave the flag out")
         credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
         region = config.value(config.section(profile), "region")
         values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"))

@@ -52,6 +52,17 @@ def test_role_chained_from_a_shell_with_role_credentials(world, home, sts):
     assert whoami(home, chained) == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/again"
 
 
+def test_chained_ad_hoc_role_longer_than_an_hour_is_refused_in_flag_words(world, home, sts):
+    """A source profile that is a role: known before any call, and said in the flags' words."""
+    result = home.stsenv("use", "--role-arn", world.role_arn, "--source-profile", "prod", "--duration-seconds", "7200")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "stsenv: --duration-seconds 7200 is too long: the credentials that assume the role (prod) are themselves "
+        "a role session, and AWS limits role chaining to 3600 seconds (give --duration-seconds 3600 or less)\n"
+    )
+    assert sts.calls("AssumeRole") == 0
+
+
 def test_session_policy_tags_and_source_identity_reach_sts(world, home, sts, tmp_path):
     vendor = sts.create_role("Vendor", external_id="vendor-42")
     policy = tmp_path / "policy.json"

@@ -173,3 +173,12 @@ def test_assume_root_profile_is_served_and_cached(world, home, sts):
 def test_a_profile_of_two_kinds_is_refused(world, home):
     add_config(home, "[profile muddled]\nstsenv_federation_name = x1\nstsenv_target_principal = 111111111111\nstsenv_source_profile = base\n")
     assert "has settings of more than one kind (federation, assume-root)" in refused(home.stsenv("serve", "muddled"))
+
+
+def test_saml_assertion_for_a_profile_that_is_not_saml_is_refused(world, home, sts, tmp_path):
+    """Given to a role profile, an assertion would be dropped without a word: the user meant another profile."""
+    assertion = tmp_path / "assertion.b64"
+    assertion.write_text("PHNhbWw+")
+    message = refused(home.stsenv("use", "prod", "--saml-assertion-file", str(assertion)))
+    assert message == "stsenv: --saml-assertion-file is for SAML profiles, and 'prod' is not one (assume-role) (leave the flag out)\n"
+    assert sts.calls("AssumeRole") == 0

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from localsts import LocalSTS
-from reliakit import entry_path, one_line, run, served, set_remaining
+from reliakit import entry_path, one_line, replace_entry, run, served, set_remaining, start
 
 ATTEMPTS = 3  # stsenv.sts.ATTEMPTS: botocore's standard mode, retries included
 TIMEOUT = {"STSENV_STS_READ_TIMEOUT": "1"}
@@ -122,17 +122,95 @@ def test_valid_previous_entry_is_served_and_kept_when_sts_fails(world, home, sts
     assert output.get("AccessKeyId", output.get("AWS_ACCESS_KEY_ID")) == old["AccessKeyId"]
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("stsenv: ") and lines[0].endswith("still using the cached credentials for prod")
-    assert path.read_bytes() == before
+    kept = json.loads(path.read_text())
+    assert {field: kept[field] for field in CREDENTIAL_FIELDS} == {field: json.loads(before)[field] for field in CREDENTIAL_FIELDS}
+    assert 0 < kept["RetryAfter"] - time.time() <= RETRY_AFTER_FAILURE
 
     sts.clear_faults()
     if second is not None:
         second.start(int(second.url.rsplit(":", 1)[1]))
     try:
+        end_hold_off(path)
         recovered = run(home, "serve", "prod")
         assert served(recovered)["AccessKeyId"] != old["AccessKeyId"], "once STS answers, the entry is refreshed"
     finally:
         if second is not None:
             second.stop()
+
+
+# ---- after a failed refresh: one attempt a minute, not one per AWS call --------------------------------
+
+CREDENTIAL_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expires", "Expiration", "Arn")
+RETRY_AFTER_FAILURE = 60  # stsenv.broker.RETRY_AFTER_FAILURE
+
+
+def end_hold_off(path):
+    """Move the entry's RetryAfter into the past: the minute after the failure is over."""
+    entry = json.loads(path.read_text())
+    entry["RetryAfter"] = int(time.time()) - 1
+    replace_entry(path, entry)
+
+
+def failed_refresh(home, sts):
+    """A cached entry inside botocore's window whose refresh has just failed (STS keeps refusing)."""
+    old = served(run(home, "serve", "prod"))
+    path = entry_path(home)
+    set_remaining(path, 600)
+    sts.inject_fault("AssumeRole", "503", 100)
+    assert served(run(home, "serve", "prod"))["AccessKeyId"] == old["AccessKeyId"]
+    assert sts.calls("AssumeRole") == 1 + ATTEMPTS
+    return old, path
+
+
+@pytest.mark.parametrize("command", ["serve", "use"])
+def test_after_a_failed_refresh_sts_is_left_alone_for_a_minute(world, home, sts, command):
+    old, path = failed_refresh(home, sts)
+    result = run(home, command, "prod", *(["--format", "json"] if command == "use" else []))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output.get("AccessKeyId", output.get("AWS_ACCESS_KEY_ID")) == old["AccessKeyId"]
+    assert sts.calls("AssumeRole") == 1 + ATTEMPTS, "no STS call while the failure is fresh"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("stsenv: refreshing prod failed less than 60s ago; still using the cached credentials (9 min left), trying again in ")
+
+    end_hold_off(path)  # a minute later STS is tried again, and still fails: kept again, for another minute
+    assert served(run(home, "serve", "prod"))["AccessKeyId"] == old["AccessKeyId"]
+    assert sts.calls("AssumeRole") == 1 + 2 * ATTEMPTS
+    assert json.loads(path.read_text())["RetryAfter"] > time.time()
+
+
+def test_after_a_failed_refresh_concurrent_calls_make_no_more_attempts(world, home, sts):
+    """The case the pause is for: many AWS calls while STS is down, each would wait through every attempt."""
+    old, path = failed_refresh(home, sts)
+    end_hold_off(path)
+    results = [process.communicate(timeout=120) + (process.returncode,) for process in [start(home, "serve", "prod") for _ in range(8)]]
+    assert [code for _, _, code in results] == [0] * 8, [err for _, err, _ in results]
+    assert {json.loads(out)["AccessKeyId"] for out, _, _ in results} == {old["AccessKeyId"]}
+    assert sts.calls("AssumeRole") == 1 + 2 * ATTEMPTS, "one process tried STS; the other seven took what it kept"
+
+
+@pytest.mark.parametrize("retry_after", [lambda now: now + 3600, lambda now: now - 5])
+def test_a_pause_that_is_not_a_fresh_failure_is_not_honoured(world, home, sts, retry_after):
+    """A RetryAfter far ahead (a clock set back, a hand edit) or past: STS is asked as usual."""
+    old = served(run(home, "serve", "prod"))
+    path = entry_path(home)
+    entry = set_remaining(path, 600)
+    entry["RetryAfter"] = retry_after(int(time.time()))
+    replace_entry(path, entry)
+    assert served(run(home, "serve", "prod"))["AccessKeyId"] != old["AccessKeyId"]
+    assert sts.calls("AssumeRole") == 2
+
+
+def test_no_pause_once_too_little_is_left(world, home, sts):
+    """Kept credentials with under a minute left are not handed out, pause or not."""
+    served(run(home, "serve", "prod"))
+    path = entry_path(home)
+    entry = set_remaining(path, 50)
+    entry["RetryAfter"] = int(time.time()) + 30
+    replace_entry(path, entry)
+    sts.inject_fault("AssumeRole", "503", 100)
+    assert one_line(run(home, "serve", "prod"), 1).startswith("stsenv: AssumeRole")
+    assert sts.calls("AssumeRole") == 1 + ATTEMPTS
 
 
 @pytest.mark.parametrize("remaining", [30, -60])

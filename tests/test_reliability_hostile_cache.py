@@ -129,6 +129,8 @@ WRONG_TYPES = {
     "Expires true": lambda e: {**e, "Expires": True},
     "Expires null": lambda e: {**e, "Expires": None},
     "Expiration missing": lambda e: {k: v for k, v in e.items() if k != "Expiration"},
+    "RetryAfter as text": lambda e: {**e, "RetryAfter": str(int(time.time()) + 30)},
+    "RetryAfter a float": lambda e: {**e, "RetryAfter": time.time() + 30},
     "a lone surrogate in the token": lambda e: {**e, "SessionToken": e["SessionToken"] + "\ud800"},
     "a newline in the key id": lambda e: {**e, "AccessKeyId": e["AccessKeyId"] + "\nexport X=1"},
 }
@@ -148,6 +150,8 @@ EXPECTED_REASON = {
     "Expires true": "expiry is not valid",
     "Expires null": "expiry is not valid",
     "Expiration missing": "expiry is not valid",
+    "RetryAfter as text": "field RetryAfter",
+    "RetryAfter a float": "field RetryAfter",
     "a lone surrogate in the token": "characters no credential has",
     "a newline in the key id": "characters no credential has",
 }
