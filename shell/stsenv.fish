@@ -10,38 +10,35 @@
 #   STSENV_WARN_BEFORE      the prompt segment says `expires in ...` below this many seconds (default 300)
 
 # =============================================================================
-# Utilities: fish runs builtins and functions inside `(...)` without a process.
+# Utilities: each sets a global (as the bash and zsh scripts do) rather than printing for `(...)`: a
+# command substitution costs more than the function it runs, and the prompt path is made of them.
 #
 
-# The epoch second. fish has no $EPOCHSECONDS; since fish 3.5 a file's mtime plus the seconds since that
-# mtime is the clock, from builtins alone. The fish binary is a file that does not change under us.
+# __stsenv_clock: the epoch second. fish has no $EPOCHSECONDS; since fish 3.5 a file's mtime plus the
+# seconds since that mtime is the clock, from builtins alone. The fish binary is a file that does not change
+# under us.
 set -g __stsenv_clock_file (status fish-path)
 if builtin -q path; and test -n "$__stsenv_clock_file"
     function __stsenv_now
-        math -s0 (path mtime -- $__stsenv_clock_file) + (path mtime --relative -- $__stsenv_clock_file)
+        set -g __stsenv_clock (math -s0 (path mtime -- $__stsenv_clock_file) + (path mtime --relative -- $__stsenv_clock_file))
     end
 else
     function __stsenv_now
-        command date +%s
+        set -g __stsenv_clock (command date +%s)
     end
 end
 
-# The setting named $argv[1] when it is a whole number, else the default $argv[2].
+# __stsenv_value: the setting named $argv[1] when it is a whole number, else the default $argv[2].
 function __stsenv_setting
-    set -l name $argv[1]
-    set -l value $$name
-    if string match -qr '^[0-9]+$' -- "$value"
-        echo $value
-    else
-        echo $argv[2]
-    end
+    set -g __stsenv_value $argv[2]
+    string match -qr '^[0-9]+$' -- "$$argv[1]"; and set -g __stsenv_value $$argv[1]
 end
 
-# Seconds until AWS_SESSION_EXPIRES at the epoch second $argv[1]; fails when there is no expiry.
+# __stsenv_left: seconds until AWS_SESSION_EXPIRES at __stsenv_clock; fails when there is no expiry.
 function __stsenv_time_left
     set -q STSENV_PROFILE[1]; and test -n "$STSENV_PROFILE"; or return 1
     string match -qr '^[0-9]+$' -- "$AWS_SESSION_EXPIRES"; or return 1
-    math -s0 $AWS_SESSION_EXPIRES - $argv[1]
+    set -g __stsenv_left (math -s0 $AWS_SESSION_EXPIRES - $__stsenv_clock)
 end
 
 # A duration for the prompt: `1h05m`, `47m`, `42s`.
@@ -60,7 +57,7 @@ end
 #
 
 # Sets STSENV_PROMPT (empty without a profile) and STSENV_PROMPT_STATE (none, fresh, warning or expired),
-# for the epoch second $argv[1].
+# at __stsenv_clock.
 function __stsenv_render
     set -g STSENV_PROMPT ''
     set -g STSENV_PROMPT_STATE none
@@ -70,16 +67,16 @@ function __stsenv_render
         set segment "$segment $STSENV_IDENTITY"
     end
     set -g STSENV_PROMPT_STATE fresh
-    set -l left
-    if set left (__stsenv_time_left $argv[1])
-        if test $left -le 0
+    if __stsenv_time_left
+        __stsenv_setting STSENV_WARN_BEFORE 300
+        if test $__stsenv_left -le 0
             set -g STSENV_PROMPT_STATE expired
             set segment "$segment expired"
-        else if test $left -lt (__stsenv_setting STSENV_WARN_BEFORE 300)
+        else if test $__stsenv_left -lt $__stsenv_value
             set -g STSENV_PROMPT_STATE warning
-            set segment "$segment expires in "(__stsenv_duration $left)
+            set segment "$segment expires in "(__stsenv_duration $__stsenv_left)
         else
-            set segment "$segment "(__stsenv_duration $left)
+            set segment "$segment "(__stsenv_duration $__stsenv_left)
         end
     end
     set -g STSENV_PROMPT "[$segment]"
@@ -87,7 +84,8 @@ end
 
 # Prints the segment: use `(stsenv_prompt)` in fish_prompt (no process), or $STSENV_PROMPT.
 function stsenv_prompt --description 'print the stsenv prompt segment'
-    __stsenv_render (__stsenv_now)
+    __stsenv_now
+    __stsenv_render
     printf '%s' $STSENV_PROMPT
 end
 
@@ -137,7 +135,8 @@ function __stsenv_refresh
         test $code = 0; and printf '%s\n' $block | source
     end
     set -g __stsenv_tried "$STSENV_PROFILE:$AWS_SESSION_EXPIRES"
-    set -g __stsenv_tried_at (__stsenv_now)
+    __stsenv_now
+    set -g __stsenv_tried_at $__stsenv_clock
     test $code = 0; and return 0
     set -q __stsenv_told; and test "$__stsenv_told" = "$profile:$expires:$code"; and return 0
     set -g __stsenv_told "$profile:$expires:$code"
@@ -159,16 +158,19 @@ function __stsenv_refresh
     printf 'stsenv: could not refresh %s: %s\n' $profile $reason >&2
 end
 
-# Refreshes when the credentials, at the epoch second $argv[1], are near their end and no back-off runs.
+# Refreshes when the credentials, at __stsenv_clock, are near their end and no back-off runs; fails when
+# it did not run stsenv.
 function __stsenv_maybe_refresh
-    set -l left (__stsenv_time_left $argv[1]); or return 0
-    set -l before (__stsenv_setting STSENV_REFRESH_BEFORE 600)
-    test $before -gt 0 -a $left -lt $before; or return 0
+    __stsenv_time_left; or return 1
+    __stsenv_setting STSENV_REFRESH_BEFORE 600
+    test $__stsenv_value -gt 0 -a $__stsenv_left -lt $__stsenv_value; or return 1
+    __stsenv_setting STSENV_REFRESH_BACKOFF 60
     if set -q __stsenv_tried; and test "$__stsenv_tried" = "$STSENV_PROFILE:$AWS_SESSION_EXPIRES"
-        and test (math $argv[1] - $__stsenv_tried_at) -lt (__stsenv_setting STSENV_REFRESH_BACKOFF 60)
-        return 0
+        and test (math $__stsenv_clock - $__stsenv_tried_at) -lt $__stsenv_value
+        return 1
     end
     __stsenv_refresh
+    return 0
 end
 
 # =============================================================================
@@ -176,9 +178,9 @@ end
 #
 
 function __stsenv_hook --on-event fish_prompt --description 'stsenv: refresh near expiry, set $STSENV_PROMPT'
-    set -l now (__stsenv_now)
-    __stsenv_maybe_refresh $now
-    __stsenv_render (__stsenv_now)
+    __stsenv_now
+    __stsenv_maybe_refresh; and __stsenv_now # a refresh takes time: read the clock again
+    __stsenv_render
 end
 
 # =============================================================================
@@ -207,14 +209,16 @@ function stsenv --description 'stsenv: `use` changes this shell; other commands 
         set -l block (STSENV_SHELL_INTEGRATION=fish command stsenv $argv --shell fish); or return
         printf '%s\n' $block | source
         set -e __stsenv_tried __stsenv_told
-        __stsenv_render (__stsenv_now)
+        __stsenv_now
+        __stsenv_render
     else
         STSENV_SHELL_INTEGRATION=fish command stsenv $argv
     end
 end
 
 # The segment for the first prompt, before the hook has run.
-__stsenv_render (__stsenv_now)
+__stsenv_now
+__stsenv_render
 
 # =============================================================================
 # To put stsenv in your shell, add this to ~/.config/fish/config.fish:
