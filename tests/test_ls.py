@@ -1,6 +1,8 @@
 """`stsenv ls` on a config with a profile of every kind: its kind, region and cached credentials, no STS call."""
 
 import json
+import re
+import time
 
 AUDIT_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
 
@@ -76,3 +78,16 @@ def test_ls_names_is_what_completions_read(world, home, tmp_path):
     result = home.stsenv("ls", "--names")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == sorted(EXPECTED_KINDS)
+
+
+def test_ls_says_when_a_refresh_failed_and_when_stsenv_tries_again(world, home, sts):
+    from reliakit import entry_path, set_remaining
+
+    assert home.stsenv("serve", "prod").returncode == 0
+    set_remaining(entry_path(home), 600)
+    sts.inject_fault("AssumeRole", "access_denied", 10)
+    assert home.stsenv("serve", "prod").returncode == 0  # the kept credentials, and a minute without STS
+    rows = {row["profile"]: row for row in json.loads(home.stsenv("ls", "--output", "json").stdout)}
+    assert 0 < rows["prod"]["retry_after"] - time.time() <= 60 and rows["prod-role"]["retry_after"] is None
+    (line,) = [line for line in home.stsenv("ls").stdout.splitlines() if line.startswith("prod ")]
+    assert re.search(r"9m left \(until \d\d:\d\d\); refresh failed, next try in \d+s$", line), line

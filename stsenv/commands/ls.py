@@ -49,9 +49,10 @@ def register(commands):
 
 
 def describe(config, broker, name):
-    """{"profile", "kind", "region", "endpoint", "expires", "seconds_left"} for one profile;
-    kind "error" and the reason in "error" when it does not resolve."""
-    row = {"profile": name, "kind": "", "region": config.value(config.profiles[name], "region") or "", "endpoint": None, "expires": None, "seconds_left": None}
+    """{"profile", "kind", "region", "endpoint", "expires", "seconds_left", "retry_after"} for one profile;
+    kind "error" and the reason in "error" when it does not resolve. "retry_after" is the epoch second before
+    which stsenv will not ask STS again, after a refresh that failed (else null)."""
+    row = {"profile": name, "kind": "", "region": config.value(config.profiles[name], "region") or "", "endpoint": None, "expires": None, "seconds_left": None, "retry_after": None}
     try:
         source = config.resolve(name)
     except StsenvError as error:
@@ -65,6 +66,8 @@ def describe(config, broker, name):
     if cached is not None and cached.remaining() > 0:
         row["expires"] = cached.expiration
         row["seconds_left"] = int(cached.remaining())
+        if cached.retry_after is not None and cached.retry_after > time.time():
+            row["retry_after"] = cached.retry_after
     return row
 
 
@@ -91,6 +94,8 @@ def run(args):
     for row in rows:
         left = row["seconds_left"]
         state = "-" if left is None else f"{left // 60}m left (until {time.strftime('%H:%M', time.localtime(time.time() + left))})"
+        if row["retry_after"] is not None:
+            state += f"; refresh failed, next try in {int(row['retry_after'] - time.time())}s"
         kind = f"error: {row['error']}" if row["kind"] == "error" else row["kind"]
         table.append((row["profile"], kind, row["region"] or "-", state))
     widths = [max(len(line[i]) for line in table) for i in range(3)]
