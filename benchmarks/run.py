@@ -525,7 +525,7 @@ def bench_cold(world, python, options, report):
     serve = world.stsenv_argv("serve", PROFILE)
     idle = [python, "-c", "pass"]
     finished = {}  # (kind, count) -> seconds until the serve(s) were done, per round
-    for count in (1, *options.cold_counts):
+    for count in sorted({1, *options.cold_counts}):
         finished["serves", count], finished["floor", count], calls = [], [], set()
         for _ in range(options.cold_rounds):
             for kind in random.sample(["serves", "floor"], 2) if count > 1 else ["serves"]:
