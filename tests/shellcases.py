@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import socket
+import time
+
+from shellkit import export
 
 IDENTITY = "Admin@123456789012"
 CONTRACT = (
@@ -25,6 +28,12 @@ FRESH_PROD = re.compile(rf"^\[prod {IDENTITY} (59m|1h00m)\] $")
 def refreshes(shell):
     """The runs of the program that were refreshes by the hook."""
     return [line for line in shell.stsenv_runs() if "--non-interactive" in line]
+
+
+def expiring(kind, seconds=100, **variables):
+    """The statement that sets `variables` and makes the shell's credentials expire `seconds` from now:
+    by default inside the hook's refresh window (600 s), so the next prompt refreshes."""
+    return export(kind, **variables, AWS_SESSION_EXPIRES=int(time.time()) + seconds)
 
 
 def closed_port_url():

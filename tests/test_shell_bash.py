@@ -3,16 +3,11 @@
 The behaviours every shell shares are in test_shell_shared.py; these are bash's own."""
 
 import re
-import time
 
-from shellcases import FRESH_PROD, closed_port_url, refreshes
+from shellcases import FRESH_PROD, closed_port_url, expiring, refreshes
 from shellkit import Shell, export, install_shim
 
 KIND = "bash"
-
-
-def near(seconds=100):
-    return export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + seconds)
 
 
 # A user's PROMPT_COMMAND functions that record $? and, as they should, hand it on; one counts prompts.
@@ -27,7 +22,7 @@ def test_existing_prompt_command_string_still_runs_and_sees_the_status(world, ho
     after = "PROMPT_COMMAND+=';__user_last'\n"
     with Shell(KIND, home, rc_before=before, rc_after=after) as shell:
         shell.run("stsenv use prod")
-        shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt, between the two
+        shell.run(expiring(KIND) + "; sh -c 'exit 7'")  # the hook refreshes at this prompt, between the two
         assert len(refreshes(shell)) == 1
         assert shell.status == 7
         values = shell.vars("__seen_first", "__seen_last", "__runs", "PROMPT_COMMAND")
@@ -46,7 +41,7 @@ def test_prompt_command_array_keeps_its_entries(world, home, sts):
         output = shell.run("declare -p PROMPT_COMMAND")
         assert output.strip() == 'declare -a PROMPT_COMMAND=([0]="__user_first" [1]="__stsenv_hook" [2]="__user_last")', output
         shell.run("stsenv use prod")
-        shell.run(near() + "; sh -c 'exit 9'")
+        shell.run(expiring(KIND) + "; sh -c 'exit 9'")
         assert len(refreshes(shell)) == 1
         assert shell.status == 9
         assert shell.vars("__seen_first", "__seen_last") == {"__seen_first": "9", "__seen_last": "9"}
@@ -57,10 +52,10 @@ def test_nounset_breaks_nothing(world, home, sts):
     """`set -u` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
     with Shell(KIND, home, rc_before="set -u\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
         assert shell.run("stsenv use prod") == ""
-        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
-        shell.run(near())
+        shell.run(expiring(KIND))
         shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
         assert shell.status == 0 and shell.prompt == ""
         shell.run("stsenv_prompt; stsenv_enable_prompt")
@@ -96,7 +91,7 @@ def test_runs_before_a_starship_style_prompt_that_takes_over(world, home, sts):
         shell.run("stsenv use prod")
         first = shell.vars("AWS_ACCESS_KEY_ID", "AWS_CREDENTIAL_EXPIRATION")
         assert shell.prompt == "aws:{AWS_ACCESS_KEY_ID}:{AWS_CREDENTIAL_EXPIRATION} ".format(**first)
-        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near() + "; sh -c 'exit 4'")
+        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; sh -c 'exit 4'")
         drawn = shell.prompt
         assert shell.status == 4
         assert len(refreshes(shell)) == 1
@@ -123,7 +118,7 @@ def test_user_aliases_do_not_break_it(world, home, sts):
     with Shell(KIND, home, rc_before="shopt -s expand_aliases\n" + aliases, init_flags=" --prompt") as shell:
         assert shell.run("stsenv use prod") == ""
         assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         assert len(refreshes(shell)) == 1
         screen = "\n".join(raw for _, raw in shell.transcript)

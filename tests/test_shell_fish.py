@@ -2,10 +2,8 @@
 
 The behaviours every shell shares are in test_shell_shared.py; these are fish's own."""
 
-import time
-
-from shellcases import FRESH_PROD, refreshes
-from shellkit import Shell, export
+from shellcases import FRESH_PROD, expiring, refreshes
+from shellkit import Shell
 
 KIND = "fish"
 
@@ -21,7 +19,7 @@ end
 def test_other_fish_prompt_handlers_still_run_and_see_the_status(world, home, sts):
     with Shell(KIND, home, rc_before=USER_HANDLER, init_flags=" --prompt") as shell:
         shell.run("stsenv use prod")
-        shell.run(export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + 100) + "; sh -c 'exit 7'")
+        shell.run(expiring(KIND) + "; sh -c 'exit 7'")
         assert len(refreshes(shell)) == 1
         assert shell.status == 7
         assert shell.var("__seen") == "7"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shellcases import CONTRACT, FRESH_PROD, IDENTITY, STANDALONE_COMPLETION, closed_port_url, completion_flags, refreshes, use_prod
+from shellcases import CONTRACT, FRESH_PROD, IDENTITY, STANDALONE_COMPLETION, closed_port_url, completion_flags, expiring, refreshes, use_prod
 from shellkit import Shell, export, set_path, unset
 
 
@@ -116,7 +116,7 @@ def test_refresh_keeps_the_exit_status(kind, world, home, sts):
         use_prod(shell)
         shell.run("sh -c 'exit 7'")
         assert shell.status == 7
-        shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 60))
+        shell.run(expiring(kind, 60))
         shell.run("sh -c 'exit 5'")
         assert len(refreshes(shell)) == 1
         assert shell.status == 5
@@ -130,7 +130,7 @@ def test_failed_refresh_says_so_once_and_backs_off(kind, world, home, sts):
         sts.reset_calls()
         shell.run(export(kind, STSENV_REFRESH_BACKOFF=3600, AWS_ENDPOINT_URL_STS=closed_port_url(),
                          STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        failing = shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 100))
+        failing = shell.run(expiring(kind))
         lines = [line for line in failing.splitlines() if line.strip()]
         assert len(lines) == 1, failing
         assert lines[0].startswith("stsenv: could not refresh prod: ")
@@ -155,7 +155,7 @@ def test_refresh_that_needs_mfa_says_how_to_renew(kind, world, home, sts):
     )
     with Shell(kind, home) as shell:
         # A session of `guarded` near its end, as `stsenv use guarded` (with a code) would have left it.
-        told = shell.run(export(kind, STSENV_PROFILE="guarded", AWS_SESSION_EXPIRES=int(time.time()) + 90))
+        told = shell.run(expiring(kind, 90, STSENV_PROFILE="guarded"))
         assert told.strip() == (
             "stsenv: could not refresh guarded: it needs an MFA code; "
             "run `stsenv use guarded` (or `stsenv login guarded`) to renew"
@@ -202,7 +202,7 @@ def test_adhoc_session_is_not_refreshed_from_a_profile(kind, world, home, sts):
         shell.run("stsenv federate tester --profile base --policy-arns arn:aws:iam::aws:policy/ReadOnlyAccess")
         assert shell.status == 0
         assert shell.prompt.startswith("[adhoc:tester tester@123456789012 "), shell.prompt
-        shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 100))
+        shell.run(expiring(kind))
         for _ in range(3):
             shell.run("true")
         told = [line for _, raw in shell.transcript for line in raw.splitlines() if "could not refresh" in line]
@@ -221,7 +221,7 @@ def test_sourcing_twice_installs_one_hook(kind, world, home, sts):
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(kind, STSENV_REFRESH_BACKOFF=0, AWS_ENDPOINT_URL_STS=closed_port_url(),
                          STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 100))
+        shell.run(expiring(kind))
         for _ in range(3):
             shell.run("true")
         assert len(refreshes(shell)) == 4
@@ -233,7 +233,7 @@ def test_missing_program_is_one_clear_line(kind, world, home, sts):
     with Shell(kind, home) as shell:
         use_prod(shell)
         shell.run(set_path(kind, "/usr/bin", "/bin"))
-        shell.run(export(kind, AWS_SESSION_EXPIRES=int(time.time()) + 100))
+        shell.run(expiring(kind))
         for _ in range(3):
             shell.run("true")
         screen = "\n".join(raw for _, raw in shell.transcript)

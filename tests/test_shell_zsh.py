@@ -3,16 +3,11 @@
 The behaviours every shell shares are in test_shell_shared.py; these are zsh's own."""
 
 import re
-import time
 
-from shellcases import FRESH_PROD, closed_port_url, refreshes
+from shellcases import FRESH_PROD, closed_port_url, expiring, refreshes
 from shellkit import Shell, export
 
 KIND = "zsh"
-
-
-def near(seconds=100):
-    return export(KIND, AWS_SESSION_EXPIRES=int(time.time()) + seconds)
 
 
 USER_HOOKS = (
@@ -28,7 +23,7 @@ def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts
     with Shell(KIND, home, rc_before=USER_HOOKS, rc_after="precmd_functions+=(__user_last)\n" + Shell.init_line(KIND)) as shell:
         assert shell.run("print -r -- ${(j:,:)precmd_functions}").strip() == "__user_first,__stsenv_hook,__user_last"
         shell.run("stsenv use prod")
-        shell.run(near() + "; sh -c 'exit 7'")  # the hook refreshes at this prompt
+        shell.run(expiring(KIND) + "; sh -c 'exit 7'")  # the hook refreshes at this prompt
         assert len(refreshes(shell)) == 1
         assert shell.status == 7
         assert shell.vars("__seen_precmd", "__seen_first", "__seen_last") == {
@@ -43,10 +38,10 @@ def test_nounset_breaks_nothing(world, home, sts):
     """`setopt nounset` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
     with Shell(KIND, home, rc_before="setopt nounset\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
         assert shell.run("stsenv use prod") == ""
-        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
-        shell.run(near())
+        shell.run(expiring(KIND))
         shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
         assert shell.status == 0 and shell.prompt == ""
         shell.run("stsenv_prompt; stsenv_enable_prompt")
@@ -72,7 +67,7 @@ def test_user_aliases_do_not_break_it(world, home, sts):
     with Shell(KIND, home, rc_before=aliases, init_flags=" --prompt") as shell:
         assert shell.run("stsenv use prod") == ""
         assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(export(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")) + "; " + near())
+        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
         assert FRESH_PROD.match(shell.prompt), shell.prompt
         assert len(refreshes(shell)) == 1
         screen = "\n".join(raw for _, raw in shell.transcript)
