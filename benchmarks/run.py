@@ -405,26 +405,14 @@ def bench_warm(world, python, peers, options, report):
     use = world.stsenv_argv("use", PROFILE, "--shell", "bash")
     check(serve, env, "warm serve")  # fills the cache: from here on every run is warm
     cases = {"floor": [python, "-c", "pass"], "serve": serve, "use": use}
-    peer_notes = {}
-    if "aws-export-credentials" in peers:
-        cache_file = os.path.join(world.home, "aws-export-credentials.json")
-        argv = [os.path.join(peers["aws-export-credentials"], "aws-export-credentials"), "--profile", "prod-role", "--json", "--cache-file", cache_file]
+    labels, peer_notes = {}, {}
+    for name, (argv, label, note) in peer_cases(world, peers).items():
         try:
-            check(argv, env, "aws-export-credentials")
-            cases["aws-export-credentials"] = argv
-            peer_notes["aws-export-credentials"] = "`--json --cache-file` (its own cache) on a botocore role profile; boto3/botocore pinned below 1.37"
+            check(argv, env, name)
         except CaseFailed as error:
-            report.value("warm serve, peers", "aws-export-credentials --json", "fails", note=str(error))
-    if "awsume" in peers:
-        # awsume cannot be a credential_process; `awsumepy PROFILE` is the process behind `awsume PROFILE`,
-        # its `use`. It caches only MFA sessions, so every run calls AssumeRole.
-        argv = [os.path.join(peers["awsume"], "awsumepy"), "prod-role"]
-        try:
-            check(argv, env, "awsume")
-            cases["awsume"] = argv
-            peer_notes["awsume"] = "`awsumepy prod-role` (what `awsume prod-role` runs); no role cache, so one AssumeRole per run"
-        except CaseFailed as error:
-            report.value("warm use, peers", "awsumepy prod-role", "fails", note=str(error))
+            report.value("peers", label, "fails", note=str(error))
+            continue
+        cases[name], labels[name], peer_notes[name] = argv, label, note
     peer_runs = {name: argv for name, argv in cases.items() if name in peers}
     own = {name: cases[name] for name in ("floor", "serve", "use")}
     cpu = {}
@@ -442,8 +430,7 @@ def bench_warm(world, python, peers, options, report):
     if peer_runs:  # fewer runs: each takes tens of times longer, and they do not change what passes
         peer_samples = interleaved({"floor": cases["floor"], **peer_runs}, env, max(5, options.runs // 10))
         for name in peer_runs:
-            label = "aws-export-credentials --json" if name == "aws-export-credentials" else "awsumepy prod-role"
-            report.timing("peers", label, peer_samples[name], peer_samples["floor"], note=peer_notes[name])
+            report.timing("peers", labels[name], peer_samples[name], peer_samples["floor"], note=peer_notes[name])
     floor_rss = peak_rss_kib(cases["floor"], env, options.rss_runs)
     if floor_rss is None:
         report.value("rss", "peak RSS", "n/a", note="no /usr/bin/time to measure it with")
@@ -458,6 +445,27 @@ def bench_warm(world, python, peers, options, report):
             target=f"≤ {target:.2f}×" if target else None,
             passed=(ratio <= target) if target else None,
         )
+
+
+def peer_cases(world, peers):
+    """{name: (argv, label, note)}: how each installed peer runs its warm path, as `serve` or `use` would."""
+    found = {}
+    if "aws-export-credentials" in peers:
+        cache_file = os.path.join(world.home, "aws-export-credentials.json")
+        found["aws-export-credentials"] = (
+            [os.path.join(peers["aws-export-credentials"], "aws-export-credentials"), "--profile", "prod-role", "--json", "--cache-file", cache_file],
+            "aws-export-credentials --json",
+            "`--json --cache-file` (its own cache) on a botocore role profile; boto3/botocore pinned below 1.37",
+        )
+    if "awsume" in peers:
+        # awsume cannot be a credential_process; `awsumepy PROFILE` is the process behind `awsume PROFILE`,
+        # its `use`. It caches only MFA sessions, so every run calls AssumeRole.
+        found["awsume"] = (
+            [os.path.join(peers["awsume"], "awsumepy"), "prod-role"],
+            "awsumepy prod-role",
+            "`awsumepy prod-role` (what `awsume prod-role` runs); no role cache, so one AssumeRole per run",
+        )
+    return found
 
 
 def hyperfine_rows(cases, env, runs, report):
