@@ -4,8 +4,8 @@ The behaviours every shell shares are in test_shell_shared.py; these are bash's 
 
 import re
 
-from shellcases import FRESH_PROD, closed_port_url, expiring, refreshes
-from shellkit import Shell, export, install_shim
+from shellcases import FRESH_PROD, expiring, refreshes
+from shellkit import Shell, install_shim
 
 KIND = "bash"
 
@@ -46,23 +46,6 @@ def test_prompt_command_array_keeps_its_entries(world, home, sts):
         assert shell.status == 9
         assert shell.vars("__seen_first", "__seen_last") == {"__seen_first": "9", "__seen_last": "9"}
         assert int(shell.var("__runs")) >= 4
-
-
-def test_nounset_breaks_nothing(world, home, sts):
-    """`set -u` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
-    with Shell(KIND, home, rc_before="set -u\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
-        assert shell.run("stsenv use prod") == ""
-        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
-        shell.run(expiring(KIND))
-        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
-        assert shell.status == 0 and shell.prompt == ""
-        shell.run("stsenv_prompt; stsenv_enable_prompt")
-        screen = "\n".join(raw for _, raw in shell.transcript)
-        assert "unbound variable" not in screen, screen
-        assert len(refreshes(shell)) == 2
-        assert "u" in shell.run("echo $-"), "nounset is still on"
 
 
 STARSHIP_LIKE = r"""

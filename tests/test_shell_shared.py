@@ -300,3 +300,29 @@ def test_standalone_completion_file_works(kind, world, home, sts):
         assert "prod-role" in seen
         shell.complete("stsenv init ", "fish")
         assert shell.run("stsenv use prod").startswith("unset AWS_PROFILE;"), "no integration: `use` prints"
+
+
+# bash and zsh: how a user turns nounset on, what the shell says on an unset variable, a check that it is still on.
+NOUNSET = {
+    "bash": ("set -u\n", "unbound variable", "[[ $- == *u* ]] && echo still-on"),
+    "zsh": ("setopt nounset\n", "parameter not set", "[[ -o nounset ]] && print still-on"),
+}
+
+
+@pytest.mark.parametrize("kind", list(NOUNSET))
+def test_nounset_breaks_nothing(kind, world, home, sts):
+    """nounset from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
+    turn_on, complaint, still_on = NOUNSET[kind]
+    with Shell(kind, home, rc_before=turn_on, init_flags=" --prompt", rc_after=Shell.init_line(kind, " --prompt")) as shell:
+        assert shell.run("stsenv use prod") == ""
+        shell.run(expiring(kind, STSENV_CACHE_DIR=str(home.root / "cache-2")))
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(export(kind, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
+        shell.run(expiring(kind))
+        shell.run(export(kind, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
+        assert shell.status == 0 and shell.prompt == ""
+        shell.run("stsenv_prompt; stsenv_enable_prompt")
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert complaint not in screen, screen
+        assert len(refreshes(shell)) == 2
+        assert shell.run(still_on).strip() == "still-on", "nounset is still on"

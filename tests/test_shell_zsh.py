@@ -4,8 +4,8 @@ The behaviours every shell shares are in test_shell_shared.py; these are zsh's o
 
 import re
 
-from shellcases import FRESH_PROD, closed_port_url, expiring, refreshes
-from shellkit import Shell, export
+from shellcases import FRESH_PROD, expiring, refreshes
+from shellkit import Shell
 
 KIND = "zsh"
 
@@ -32,23 +32,6 @@ def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts
         runs = int(shell.var("__runs"))
         shell.run("true")
         assert int(shell.var("__runs")) == runs + 2
-
-
-def test_nounset_breaks_nothing(world, home, sts):
-    """`setopt nounset` from the start: init (twice), use, the prompt, a refresh, a failed refresh, `use -`, clear."""
-    with Shell(KIND, home, rc_before="setopt nounset\n", init_flags=" --prompt", rc_after=Shell.init_line(KIND, " --prompt")) as shell:
-        assert shell.run("stsenv use prod") == ""
-        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=closed_port_url(), STSENV_CACHE_DIR=str(home.root / "cache-3")))
-        shell.run(expiring(KIND))
-        shell.run(export(KIND, AWS_ENDPOINT_URL_STS=sts.url) + "; stsenv use prod-role; stsenv use -; stsenv use --clear")
-        assert shell.status == 0 and shell.prompt == ""
-        shell.run("stsenv_prompt; stsenv_enable_prompt")
-        screen = "\n".join(raw for _, raw in shell.transcript)
-        assert "parameter not set" not in screen, screen
-        assert len(refreshes(shell)) == 2
-        assert shell.run("[[ -o nounset ]] && print still-on").strip() == "still-on"
 
 
 def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
