@@ -2,9 +2,7 @@
 
 The behaviours every shell shares are in test_shell_shared.py; these are bash's own."""
 
-import re
-
-from shellcases import FRESH_PROD, expiring, refreshes
+from shellcases import expiring, refreshes
 from shellkit import Shell, install_shim
 
 KIND = "bash"
@@ -83,26 +81,3 @@ def test_runs_before_a_starship_style_prompt_that_takes_over(world, home, sts):
         assert drawn == "aws:{AWS_ACCESS_KEY_ID}:{AWS_CREDENTIAL_EXPIRATION} ".format(**second), (
             "the prompt drawn right after the refresh shows the new credentials"
         )
-
-
-def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
-    with Shell(KIND, home, rc_after="PROMPT_COMMAND='true'\n") as shell:
-        first = shell.run("stsenv use prod")
-        assert re.search(r"the refresh hook is no longer in PROMPT_COMMAND", first), first
-        assert shell.run("stsenv use prod-role") == ""
-
-
-def test_user_aliases_do_not_break_it(world, home, sts):
-    """Aliases named like the builtins and programs the script calls (`\\builtin`, `\\command`) change nothing.
-    (`eval` itself is out of reach: the init line runs it.)"""
-    aliases = "".join(
-        f"alias {name}='echo ALIASED'\n" for name in ("printf", "type", "command", "local", "return", "declare", "unalias", "shift")
-    )
-    with Shell(KIND, home, rc_before="shopt -s expand_aliases\n" + aliases, init_flags=" --prompt") as shell:
-        assert shell.run("stsenv use prod") == ""
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        assert len(refreshes(shell)) == 1
-        screen = "\n".join(raw for _, raw in shell.transcript)
-        assert "ALIASED" not in screen, screen

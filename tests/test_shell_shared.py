@@ -326,3 +326,39 @@ def test_nounset_breaks_nothing(kind, world, home, sts):
         assert complaint not in screen, screen
         assert len(refreshes(shell)) == 2
         assert shell.run(still_on).strip() == "still-on", "nounset is still on"
+
+
+# bash and zsh: the line that takes stsenv's hook out again, and where doctor says it was.
+HOOK_TAKEN_OUT = {"bash": ("PROMPT_COMMAND='true'\n", "PROMPT_COMMAND"), "zsh": ("precmd_functions=()\n", "precmd_functions")}
+
+
+@pytest.mark.parametrize("kind", list(HOOK_TAKEN_OUT))
+def test_doctor_says_once_when_the_hook_was_taken_out(kind, world, home, sts):
+    taken_out, where = HOOK_TAKEN_OUT[kind]
+    with Shell(kind, home, rc_after=taken_out) as shell:
+        first = shell.run("stsenv use prod")
+        assert re.search(rf"the refresh hook is no longer in {where}", first), first
+        assert shell.run("stsenv use prod-role") == ""
+
+
+# bash and zsh: what lets aliases expand in a script, and the builtins and programs the script calls.
+# (`eval` itself is out of reach: the init line runs it.)
+ALIASED = {
+    "bash": ("shopt -s expand_aliases\n", ("printf", "type", "command", "local", "return", "declare", "unalias", "shift")),
+    "zsh": ("", ("printf", "print", "whence", "command", "local", "return", "emulate", "unalias", "shift", "zmodload")),
+}
+
+
+@pytest.mark.parametrize("kind", list(ALIASED))
+def test_user_aliases_do_not_break_it(kind, world, home, sts):
+    """Aliases named like the builtins and programs the script calls (`\\builtin`, `\\command`) change nothing."""
+    enable, names = ALIASED[kind]
+    aliases = "".join(f"alias {name}='echo ALIASED'\n" for name in names)
+    with Shell(kind, home, rc_before=enable + aliases, init_flags=" --prompt") as shell:
+        assert shell.run("stsenv use prod") == ""
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        shell.run(expiring(kind, STSENV_CACHE_DIR=str(home.root / "cache-2")))
+        assert FRESH_PROD.match(shell.prompt), shell.prompt
+        assert len(refreshes(shell)) == 1
+        screen = "\n".join(raw for _, raw in shell.transcript)
+        assert "ALIASED" not in screen, screen

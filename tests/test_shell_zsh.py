@@ -2,9 +2,7 @@
 
 The behaviours every shell shares are in test_shell_shared.py; these are zsh's own."""
 
-import re
-
-from shellcases import FRESH_PROD, expiring, refreshes
+from shellcases import expiring, refreshes
 from shellkit import Shell
 
 KIND = "zsh"
@@ -32,26 +30,3 @@ def test_existing_precmd_functions_still_run_and_see_the_status(world, home, sts
         runs = int(shell.var("__runs"))
         shell.run("true")
         assert int(shell.var("__runs")) == runs + 2
-
-
-def test_doctor_says_once_when_the_hook_was_taken_out(world, home, sts):
-    with Shell(KIND, home, rc_after="precmd_functions=()\n") as shell:
-        first = shell.run("stsenv use prod")
-        assert re.search(r"the refresh hook is no longer in precmd_functions", first), first
-        assert shell.run("stsenv use prod-role") == ""
-
-
-def test_user_aliases_do_not_break_it(world, home, sts):
-    """Aliases named like the builtins and programs the script calls (`\\builtin`, `\\command`) change nothing."""
-    aliases = "".join(
-        f"alias {name}='echo ALIASED'\n"
-        for name in ("printf", "print", "whence", "command", "local", "return", "emulate", "unalias", "shift", "zmodload")
-    )
-    with Shell(KIND, home, rc_before=aliases, init_flags=" --prompt") as shell:
-        assert shell.run("stsenv use prod") == ""
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        shell.run(expiring(KIND, STSENV_CACHE_DIR=str(home.root / "cache-2")))
-        assert FRESH_PROD.match(shell.prompt), shell.prompt
-        assert len(refreshes(shell)) == 1
-        screen = "\n".join(raw for _, raw in shell.transcript)
-        assert "ALIASED" not in screen, screen
