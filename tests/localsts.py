@@ -709,7 +709,9 @@ class _StsGate:
 
     # -- faults --------------------------------------------------------------------------
 
-    def apply_fault(self, kind: str, request: _StsRequest) -> _Reply | None:
+    def apply_fault(self, kind, request: _StsRequest) -> _Reply | None:
+        if isinstance(kind, _Reply):  # a reply the test wrote itself (inject_reply, inject_error)
+            return kind
         if kind.startswith("slow:"):
             time.sleep(float(kind.split(":", 1)[1]))
             return None
@@ -1168,6 +1170,34 @@ class LocalSTS:
         elif kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         self._ledger.add_fault(action, kind, times)
+
+    def inject_reply(self, action: str, body: str, status: int = 200, times: int = 1) -> None:
+        """Answer the next `times` requests for `action` ("*" for any) with exactly `body` and `status`:
+        an STS, proxy or emulator that lies (see credentials_reply for an answer of the right shape)."""
+        self._ledger.add_fault(action, _Reply(status, body), times)
+
+    def inject_error(self, action: str, code: str, message: str, status: int = 400, times: int = 1) -> None:
+        """Refuse the next `times` requests for `action` with an STS ErrorResponse carrying `code` and
+        `message` as given (XML-escaped, so newlines, quotes and shell code arrive exactly as written)."""
+        self._ledger.add_fault(action, _StsError(status, code, message).reply(), times)
+
+    @staticmethod
+    def credentials_reply(action: str, **fields) -> str:
+        """A successful `action` answer (AssumeRole, GetSessionToken, ...) whose Credentials element holds
+        plausible values, changed by `fields`: a value replaces the field's text, None leaves it out."""
+        values = {
+            "AccessKeyId": "ASIA" + "Q" * 16,
+            "SecretAccessKey": "s" * 40,
+            "SessionToken": "t" * 200,
+            "Expiration": _format_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)),
+        }
+        values.update(fields)
+        credentials = "".join(f"<{name}>{escape(str(value))}</{name}>" for name, value in values.items() if value is not None)
+        user = f"<AssumedRoleUser><Arn>arn:aws:sts::{ACCOUNT_ID}:assumed-role/Admin/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>"
+        return (
+            f'<{action}Response xmlns="{_STS_NAMESPACE}"><{action}Result><Credentials>{credentials}</Credentials>{user}'
+            f"</{action}Result><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></{action}Response>"
+        )
 
     def clear_faults(self) -> None:
         self._ledger.clear_faults()

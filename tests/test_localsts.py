@@ -522,6 +522,27 @@ def test_fault_targets_times_and_clearing(server):
         server.inject_fault("*", "explode")
 
 
+def test_injected_error_carries_its_message_exactly(server):
+    client = user_client(server, server.create_user("alice"))
+    message = "denied\ntouch /tmp/x\n@stsenv-exit:0\n'$(id)' `id` <&>"
+    server.inject_error("GetCallerIdentity", "AccessDenied", message, status=403)
+    assert refusal(client.get_caller_identity) == ("AccessDenied", message, 403)
+    assert client.get_caller_identity()["Account"] == ACCOUNT_ID
+
+
+def test_injected_reply_is_answered_as_written(server):
+    client = user_client(server, server.create_user("alice"))
+    role_arn = server.create_role("Admin")
+    server.inject_reply("AssumeRole", server.credentials_reply("AssumeRole", SessionToken=None, AccessKeyId="ASIALIE"), times=2)
+    for _ in range(2):
+        credentials = client.assume_role(RoleArn=role_arn, RoleSessionName="ss")["Credentials"]
+        assert credentials["AccessKeyId"] == "ASIALIE" and "SessionToken" not in credentials
+    assert client.assume_role(RoleArn=role_arn, RoleSessionName="ss")["Credentials"]["SessionToken"]
+    server.inject_reply("GetCallerIdentity", "<html>not STS</html>", status=502)
+    with pytest.raises(ClientError):
+        client.get_caller_identity()
+
+
 # ---------------------------------------------------------------------------------------
 # Actions moto lacks
 
