@@ -11,6 +11,7 @@ import os
 from stsenv import terminal, validate
 from stsenv.config import ADHOC_PREFIX, PROFILE_NAME_CHARS
 from stsenv.errors import ConfigError
+from stsenv.oneline import quoted
 from stsenv.source import Source
 
 # Settings of the source profile that decide where STS calls go: an ad-hoc profile inherits them.
@@ -172,9 +173,9 @@ def tag(item):
     elif "=" in item:
         key, value = item.split("=", 1)
     else:
-        raise ConfigError(f"--tags {item!r}: write each tag as KEY=VALUE")
+        raise ConfigError(f"--tags {quoted(item)}: write each tag as KEY=VALUE")
     if "," in key or "," in value:
-        raise ConfigError(f"--tags {item!r}: tag keys and values cannot contain commas")
+        raise ConfigError(f"--tags {quoted(item)}: tag keys and values cannot contain commas")
     return key, value
 
 

@@ -16,6 +16,7 @@ from stsenv.errors import ConfigError
 
 ENTRY_VERSION = 1
 LONGEST_GRANT = 129600  # GetSessionToken's 36 hours: no STS credentials live longer
+CLOCK_TOLERANCE = 300  # how far STS's clock may run ahead of ours (AWS refuses requests 5 minutes off)
 ORPHAN_AGE = 600  # a temporary file this old was left by a writer killed between mkstemp and os.replace
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEXT_FIELDS = ("key", "profile", "kind", "AccessKeyId", "SecretAccessKey")
@@ -262,7 +263,7 @@ def _entry_problem(entry, key):
     # only STS credentials are cached, and they all expire: an entry without an expiry would be used forever
     if type(expires) is not int or not isinstance(entry.get("Expiration"), str):
         return "its expiry is not valid"
-    if expires > time.time() + LONGEST_GRANT + 300:
+    if expires > latest_expiry(time.time()):
         return "its expiry is further away than AWS ever grants"
     for field in ("SessionToken", "Arn", "Account"):
         if entry.get(field) is not None and not isinstance(entry[field], str):
@@ -275,13 +276,21 @@ def _entry_problem(entry, key):
     return None
 
 
+def latest_expiry(now, duration=LONGEST_GRANT):
+    """The furthest expiry that credentials issued `now` for `duration` seconds can have: the one rule of
+    the reader above and of the answer's check before anything is written (stsenv.answers)."""
+    return now + min(duration or LONGEST_GRANT, LONGEST_GRANT) + CLOCK_TOLERANCE
+
+
 _said = set()
 
 
 def _stderr_once(message):
     if message not in _said:
+        from stsenv.oneline import LINE_MAX, oneline  # a path or reason from outside stays one line
+
         _said.add(message)
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(oneline(message, LINE_MAX) + "\n")
 
 
 def _remove_quietly(path):

@@ -134,7 +134,9 @@ class AwsConfig:
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            raise ConfigError(f"profile {name!r}: {key} = {raw!r} must be a whole number of seconds from {low} to {high}")
+            from stsenv.oneline import quoted  # a value from the file: cut, escaped
+
+            raise ConfigError(f"profile {name!r}: {key} = {quoted(raw)} must be a whole number of seconds from {low} to {high}")
         return number
 
     # ---- STS endpoint --------------------------------------------------------------------------
@@ -164,7 +166,9 @@ class AwsConfig:
             return {"endpoint": url, "region": region or "us-east-1"}
         mode = self._setting(section, "sts_regional_endpoints", "AWS_STS_REGIONAL_ENDPOINTS") or "regional"
         if mode not in ("regional", "legacy"):
-            raise ConfigError(f"sts_regional_endpoints = {mode} is not valid", "use regional or legacy")
+            from stsenv.oneline import oneline
+
+            raise ConfigError(f"sts_regional_endpoints = {oneline(mode, 100)} is not valid", "use regional or legacy")
         fips = (self._setting(section, "use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT") or "").lower() == "true"
         dualstack = (self._setting(section, "use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT") or "").lower() == "true"
         variant = fips or dualstack
@@ -185,6 +189,9 @@ class AwsConfig:
             return None
         services_name = self.value(section, "services")
         if services_name and services_name not in self.services:
+            from stsenv.oneline import oneline
+
+            services_name = oneline(services_name, 100)
             raise ConfigError(
                 f"the profile names services = {services_name}, but there is no [services {services_name}] section",
                 f"add the section to {self.config_path} or remove the services line",
@@ -259,8 +266,10 @@ class AwsConfig:
         if credential_source == "Environment":
             return self._with_mfa_session(self._environment(name), mfa)
         if credential_source:
+            from stsenv.oneline import oneline
+
             raise ConfigError(
-                f"profile {name!r}: credential_source = {credential_source} is not supported by stsenv",
+                f"profile {name!r}: credential_source = {oneline(credential_source, 100)} is not supported by stsenv",
                 "use Environment, or a source_profile",
             )
         raise ConfigError(

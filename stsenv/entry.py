@@ -57,7 +57,7 @@ def main(argv=None):
     try:
         return _dispatch(argv)
     except StsenvError as error:
-        return _report(str(error), error.exit_code)
+        return _report(error.lines(), error.exit_code)
     except KeyboardInterrupt:
         return _report("interrupted", 130)
     except BrokenPipeError:
@@ -66,9 +66,9 @@ def main(argv=None):
         if os.environ.get("STSENV_DEBUG") == "1":
             import traceback
 
-            from stsenv import redact
+            from stsenv.oneline import LINE_MAX, oneline
 
-            sys.stderr.write(redact.scrub(traceback.format_exc()))
+            sys.stderr.writelines(oneline(line, LINE_MAX) + "\n" for line in traceback.format_exc().splitlines())
         return _report(f"internal error ({type(error).__name__}); run with --debug for details and report it", 70)
 
 
@@ -110,7 +110,10 @@ def _simple_use(argv):
 
 
 def _report(message, code):
-    from stsenv import redact
+    """`message` (or each of a list of them) as one `stsenv:` line on stderr: whatever it carries, it
+    cannot become a second line or a terminal control sequence."""
+    from stsenv.oneline import LINE_MAX, oneline
 
-    sys.stderr.write(f"stsenv: {redact.scrub(message)}\n")
+    lines = [message] if isinstance(message, str) else message
+    sys.stderr.writelines(f"stsenv: {oneline(line, LINE_MAX)}\n" for line in lines)
     return code

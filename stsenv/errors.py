@@ -19,6 +19,10 @@ class StsenvError(Exception):
     def __str__(self):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def lines(self):
+        """What entry prints, one `stsenv:` line each (made safe there): one line, unless a subclass has several."""
+        return [str(self)]
+
 
 class ConfigError(StsenvError):
     """Bad usage or configuration (exit 2)."""

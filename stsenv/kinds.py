@@ -110,14 +110,16 @@ def session_settings(config, name, section):
 
 
 def read_policy(path, what):
+    from stsenv.oneline import oneline
+
     path = os.path.expanduser(path)
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read(1 << 20)
     except OSError as error:
-        raise ConfigError(f"{what}: cannot read {path}: {error.strerror}") from None
+        raise ConfigError(f"{what}: cannot read {oneline(path)}: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{what}: {path} is not UTF-8 text") from None
+        raise ConfigError(f"{what}: {oneline(path)} is not UTF-8 text") from None
 
 
 def _required(config, name, section, key, meaning):

@@ -63,7 +63,9 @@ def compile_query(text):
         return jmespath.compile(text)
     except JMESPathError as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(f"--query {text!r} is not a valid JMESPath expression: {first_line}") from None
+        from stsenv.oneline import oneline, quoted
+
+        raise ConfigError(f"--query {quoted(text)} is not a valid JMESPath expression: {oneline(first_line)}") from None
 
 
 def _as_sent(value):

@@ -12,10 +12,12 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import unquote_plus
 
 from stsenv.errors import ConfigError
+from stsenv.oneline import oneline
 
 ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
 _ASSERTION_NS = "{urn:oasis:names:tc:SAML:2.0:assertion}"
 MAX_CHARS = 100000
+OFFERED_SHOWN = 5  # roles named when the assertion lacks the one asked for (the IdP's text: each made one safe line)
 
 
 def normalize(text):
@@ -43,8 +45,9 @@ def check(assertion, role_arn, principal_arn, now=None):
         ) from None
     granted = granted_roles(root)
     if (role_arn, principal_arn) not in granted:
-        offered = "; ".join(f"{role} (provider {provider})" for role, provider in sorted(granted)) or "none"
-        raise ConfigError(f"the SAML assertion does not grant {role_arn} through {principal_arn}; it grants: {offered}")
+        offered = "; ".join(f"{oneline(role, 200)} (provider {oneline(provider, 200)})" for role, provider in sorted(granted)[:OFFERED_SHOWN])
+        more = f" and {len(granted) - OFFERED_SHOWN} more" if len(granted) > OFFERED_SHOWN else ""
+        raise ConfigError(f"the SAML assertion does not grant {role_arn} through {principal_arn}; it grants: {offered or 'none'}{more}")
     expiry = expires(root)
     if expiry is not None and expiry <= (time.time() if now is None else now):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))

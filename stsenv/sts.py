@@ -12,10 +12,12 @@ from botocore.config import Config
 from botocore.credentials import CredentialResolver
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
 from botocore.exceptions import ReadTimeoutError
-from botocore.parsers import ResponseParserError
+from botocore.parsers import ResponseParserError, ResponseParserFactory
+from botocore.utils import parse_timestamp
 
-from stsenv.credentials import Credentials
+from stsenv import answers
 from stsenv.errors import AwsError, ConfigError
+from stsenv.oneline import oneline, quoted
 
 
 def _read_timeout(default=10):
@@ -26,7 +28,7 @@ def _read_timeout(default=10):
     except ValueError:
         seconds = -1
     if not seconds > 0:
-        raise ConfigError(f"STSENV_STS_READ_TIMEOUT={raw!r} must be a positive number of seconds")
+        raise ConfigError(f"STSENV_STS_READ_TIMEOUT={quoted(raw)} must be a positive number of seconds")
     return seconds
 
 
@@ -59,12 +61,46 @@ HINTS = {
 }
 
 
+def _timestamp_or_text(text):
+    """botocore's timestamp parser, except that text which is no date comes back as it is: botocore would
+    raise from deep in its parser, and stsenv.answers names the field instead."""
+    try:
+        return parse_timestamp(text)
+    except Exception:  # ValueError, OverflowError, and RuntimeError for an epoch no time zone can hold ("1e300")
+        return text
+
+
+class _ParserFactory(ResponseParserFactory):
+    """botocore's parsers, reading timestamps with _timestamp_or_text, and turning whatever else they raise
+    on an answer that is not STS's (a KeyError for a missing result element, ...) into ResponseParserError."""
+
+    def __init__(self):
+        super().__init__()
+        self.set_parser_defaults(timestamp_parser=_timestamp_or_text)
+
+    def create_parser(self, protocol_name):
+        parser = super().create_parser(protocol_name)
+        parse = parser.parse
+
+        def parse_or_refuse(response, shape):
+            try:
+                return parse(response, shape)
+            except ResponseParserError:
+                raise
+            except Exception as error:  # botocore's parsers assume the answer has STS's shape
+                raise ResponseParserError(f"unreadable answer ({type(error).__name__})") from None
+
+        parser.parse = parse_or_refuse
+        return parser
+
+
 def _client(signer, call):
     # stsenv has already read the config files; botocore reading them again would only add ways to fail
     # (AWS_PROFILE naming the very profile being served, a file botocore cannot parse).
     session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
+    session.register_component("response_parser_factory", _ParserFactory())
     kwargs = {}
     if signer is None:  # AssumeRoleWithWebIdentity and WithSAML are unsigned: look for no credentials anywhere
         session.register_component("credential_provider", CredentialResolver(providers=[]))
@@ -85,22 +121,28 @@ def call(operation, signer, endpoint, **parameters):
     `endpoint` is {"endpoint": url, "region": signing region}. Parameters that are None are left out.
     """
     parameters = {name: value for name, value in parameters.items() if value is not None}
-    action = "".join(word.capitalize() for word in operation.split("_"))
+    action = action_of(operation)
+    where = oneline(endpoint["endpoint"])
     try:
         return getattr(_client(signer, endpoint), operation)(**parameters)
     except ClientError as error:
         raise _refusal(action, error) from None
     except ReadTimeoutError:
         raise AwsError(
-            f"{action}: STS at {endpoint['endpoint']} did not answer within {CLIENT_CONFIG.read_timeout:g}s ({ATTEMPTS} attempts)",
+            f"{action}: STS at {where} did not answer within {CLIENT_CONFIG.read_timeout:g}s ({ATTEMPTS} attempts)",
             "check the network, endpoint_url and region; STSENV_STS_READ_TIMEOUT waits longer",
         ) from None
     except BotoConnectionError as error:
-        raise AwsError(f"{action}: cannot reach STS at {endpoint['endpoint']} ({type(error).__name__})", "check the network, endpoint_url and region") from None
+        raise AwsError(f"{action}: cannot reach STS at {where} ({type(error).__name__})", "check the network, endpoint_url and region") from None
     except ResponseParserError:
-        raise AwsError(f"{action}: STS at {endpoint['endpoint']} sent a response that is not STS XML", "check endpoint_url / AWS_ENDPOINT_URL_STS") from None
+        raise AwsError(f"{action}: STS at {where} sent a response that is not STS XML", "check endpoint_url / AWS_ENDPOINT_URL_STS") from None
     except BotoCoreError as error:
-        raise AwsError(f"{action} failed: {error}") from None
+        raise AwsError(f"{action} failed: {oneline(error)}") from None
+
+
+def action_of(operation):
+    """`assume_role` -> `AssumeRole`, the name AWS and its messages use."""
+    return "".join(word.capitalize() for word in operation.split("_"))
 
 
 def _refusal(action, error):
@@ -117,21 +159,17 @@ def _refusal(action, error):
         hint = "credentials that are themselves a role session can assume a role for 3600 seconds at most: ask for 3600 or less"
     if "MaxSessionDuration" in message:
         hint = "ask for fewer seconds, or raise the role's maximum session duration in IAM"
-    return AwsError(f"{action} refused: {code}: {message}", hint, code=code)
+    # code and message are AWS's (or whoever answered): one line, cut, whatever they hold
+    return AwsError(f"{action} refused: {oneline(code, 100)}: {oneline(message)}", hint, code=code)
 
 
-def credentials_from(response, arn=None):
-    """A Credentials value from the `Credentials` element of an STS response."""
-    issued = response["Credentials"]
-    arn = arn or (response.get("AssumedRoleUser") or response.get("FederatedUser") or {}).get("Arn")
-    return Credentials(
-        issued["AccessKeyId"],
-        issued["SecretAccessKey"],
-        issued.get("SessionToken"),
-        int(issued["Expiration"].timestamp()),
-        arn,
-        account_of(arn),
-    )
+def credentials_from(response, operation, duration=None, arn=None):
+    """Credentials from the `Credentials` element of an STS answer to `operation`, checked field by field
+    (stsenv.answers); `duration` is the seconds asked for, which an expiry further ahead is capped to."""
+    user = response.get("AssumedRoleUser") or response.get("FederatedUser")
+    arn = arn or (user.get("Arn") if isinstance(user, dict) else None) or None
+    fields = response.get("Credentials")
+    return answers.credentials(fields, action_of(operation), duration=duration or answers.LONGEST_GRANT, arn=arn, account=account_of(arn))
 
 
 def account_of(arn):
@@ -140,35 +178,38 @@ def account_of(arn):
     return parts[4] or None if len(parts) > 5 else None
 
 
+def _issued(operation, signer, endpoint, parameters, arn=None):
+    response = call(operation, signer, endpoint, **parameters)
+    return credentials_from(response, operation, parameters.get("DurationSeconds"), arn)
+
+
 def assume_role(signer, endpoint, **parameters):
-    return credentials_from(call("assume_role", signer, endpoint, **parameters))
+    return _issued("assume_role", signer, endpoint, parameters)
 
 
 def get_session_token(signer, endpoint, **parameters):
-    return credentials_from(call("get_session_token", signer, endpoint, **parameters))
+    return _issued("get_session_token", signer, endpoint, parameters)
 
 
 def get_caller_identity(signer, endpoint):
-    response = call("get_caller_identity", signer, endpoint)
-    return {key: response[key] for key in ("UserId", "Account", "Arn")}
+    return answers.identity(call("get_caller_identity", signer, endpoint), "GetCallerIdentity")
 
 
 def get_federation_token(signer, endpoint, **parameters):
-    return credentials_from(call("get_federation_token", signer, endpoint, **parameters))
+    return _issued("get_federation_token", signer, endpoint, parameters)
 
 
 def assume_role_with_web_identity(endpoint, **parameters):
-    return credentials_from(call("assume_role_with_web_identity", None, endpoint, **parameters))
+    return _issued("assume_role_with_web_identity", None, endpoint, parameters)
 
 
 def assume_role_with_saml(endpoint, **parameters):
-    return credentials_from(call("assume_role_with_saml", None, endpoint, **parameters))
+    return _issued("assume_role_with_saml", None, endpoint, parameters)
 
 
 def assume_root(signer, endpoint, **parameters):
     """Root-task credentials for a member account; they act as that account's root user."""
-    response = call("assume_root", signer, endpoint, **parameters)
-    return credentials_from(response, arn=f"arn:aws:iam::{parameters['TargetPrincipal']}:root")
+    return _issued("assume_root", signer, endpoint, parameters, arn=f"arn:aws:iam::{parameters['TargetPrincipal']}:root")
 
 
 def get_access_key_info(signer, endpoint, access_key_id):

@@ -7,7 +7,7 @@ there is one, and to stderr otherwise.
 import os
 import sys
 
-from stsenv import redact
+from stsenv.oneline import LINE_MAX, oneline
 
 
 def _open_tty(mode):
@@ -27,8 +27,9 @@ def has_tty():
 
 
 def tell(message):
-    """One line for the person: on the terminal if there is one, else stderr. Secrets are scrubbed."""
-    line = redact.scrub(message) + "\n"
+    """One line for the person: on the terminal if there is one, else stderr. Secrets are scrubbed, and
+    whatever `message` carries stays one printable line (stsenv.oneline)."""
+    line = oneline(message, LINE_MAX) + "\n"
     handle = _open_tty("w")
     if handle is None:
         sys.stderr.write(line)
@@ -61,6 +62,6 @@ def debug_enabled():
 
 
 def debug(message):
-    """A --debug line on stderr, secrets scrubbed."""
+    """A --debug line on stderr, secrets scrubbed, one printable line."""
     if debug_enabled():
-        sys.stderr.write("stsenv[debug]: " + redact.scrub(message) + "\n")
+        sys.stderr.write("stsenv[debug]: " + oneline(message, LINE_MAX) + "\n")

@@ -10,6 +10,7 @@ import re
 
 from stsenv.config import ADHOC_PREFIX
 from stsenv.errors import ConfigError
+from stsenv.oneline import quoted
 
 # (low, high) seconds per operation (STS API model; the seeds: 12 h for roles, 36 h for sessions, 900 s for root).
 DURATIONS = {
@@ -71,7 +72,10 @@ class Invalid(ConfigError):
         self.problems = problems
 
     def __str__(self):
-        return "\nstsenv: ".join(self.problems)
+        return "; ".join(self.problems)
+
+    def lines(self):
+        return list(self.problems)
 
 
 def source(node):
@@ -108,7 +112,7 @@ def duration(value, node):
 
 def role_arn(value, node=None):
     return _text(value, 20, 2048) or (
-        None if _ROLE_ARN.fullmatch(value) else f"{value!r} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
+        None if _ROLE_ARN.fullmatch(value) else f"{quoted(value)} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
     )
 
 
@@ -125,7 +129,7 @@ def mfa_serial(value, node=None):
     if problem:
         return problem
     if not _MFA_SERIAL.fullmatch(value):
-        return f"{value!r} is not an MFA device (arn:aws:iam::123456789012:mfa/NAME, or a hardware serial)"
+        return f"{quoted(value)} is not an MFA device (arn:aws:iam::123456789012:mfa/NAME, or a hardware serial)"
     return None
 
 
@@ -155,7 +159,7 @@ def policy_arns(value, node=None):
     if len(arns) > POLICY_ARNS_MAX:
         return f"{len(arns)} managed policies given; AWS allows {POLICY_ARNS_MAX} per session"
     bad = [arn for arn in arns if not _POLICY_ARN.fullmatch(arn)]
-    return f"{bad[0]!r} is not a managed policy ARN (arn:aws:iam::aws:policy/NAME)" if bad else None
+    return f"{quoted(bad[0])} is not a managed policy ARN (arn:aws:iam::aws:policy/NAME)" if bad else None
 
 
 def tags(value, node=None):
@@ -165,24 +169,24 @@ def tags(value, node=None):
     seen = set()
     for key, text in pairs:
         if not 1 <= len(key) <= 128 or not _TAG_TEXT.fullmatch(key):
-            return f"tag key {key!r} must be 1 to 128 letters, digits, spaces or _ . : / = + - @"
+            return f"tag key {quoted(key)} must be 1 to 128 letters, digits, spaces or _ . : / = + - @"
         if len(text) > 256 or not _TAG_TEXT.fullmatch(text):
-            return f"the value of tag {key!r} must be up to 256 letters, digits, spaces or _ . : / = + - @"
+            return f"the value of tag {quoted(key)} must be up to 256 letters, digits, spaces or _ . : / = + - @"
         if key.lower() in seen:
-            return f"tag key {key!r} is given twice (tag keys are case-insensitive)"
+            return f"tag key {quoted(key)} is given twice (tag keys are case-insensitive)"
         seen.add(key.lower())
     return None
 
 
 def source_identity(value, node=None):
     if value.lower().startswith("aws:"):
-        return f"{value!r} starts with aws:, which AWS reserves"
+        return f"{quoted(value)} starts with aws:, which AWS reserves"
     return _named(value, 2, 64, _NAME, "letters, digits and + = , . @ _ -")
 
 
 def principal_arn(value, node=None):
     return None if _SAML_PROVIDER.fullmatch(value) else (
-        f"{value!r} is not a SAML provider ARN (arn:aws:iam::123456789012:saml-provider/NAME)"
+        f"{quoted(value)} is not a SAML provider ARN (arn:aws:iam::123456789012:saml-provider/NAME)"
     )
 
 
@@ -191,20 +195,20 @@ def federation_name(value, node=None):
 
 
 def target_principal(value, node=None):
-    return None if len(value) == 12 and value.isdigit() else f"{value!r} is not a 12-digit account id"
+    return None if len(value) == 12 and value.isdigit() else f"{quoted(value)} is not a 12-digit account id"
 
 
 def task_policy_arn(value, node=None):
     match = _TASK_POLICY_ARN.fullmatch(value)
     known = ", ".join(ROOT_TASK_POLICIES)
     if match is None:
-        return f"{value!r} is not a root task policy (arn:aws:iam::aws:policy/root-task/NAME; NAME one of {known})"
+        return f"{quoted(value)} is not a root task policy (arn:aws:iam::aws:policy/root-task/NAME; NAME one of {known})"
     return None
 
 
 def access_key_id(value):
     if not _ACCESS_KEY_ID.fullmatch(value):
-        return f"{value!r} is not an access key id (16 to 128 letters and digits, e.g. AKIAIOSFODNN7EXAMPLE)"
+        return f"{quoted(value)} is not an access key id (16 to 128 letters and digits, e.g. AKIAIOSFODNN7EXAMPLE)"
     return None
 
 
@@ -216,9 +220,9 @@ def _text(value, low, high):
 
 def _named(value, low, high, pattern, allowed):
     if not low <= len(value) <= high:
-        return f"{value!r} has {len(value)} characters; AWS wants {low} to {high}"
+        return f"{quoted(value)} has {len(value)} characters; AWS wants {low} to {high}"
     if not pattern.fullmatch(value):
-        return f"{value!r} may contain only {allowed}"
+        return f"{quoted(value)} may contain only {allowed}"
     return None
 
 

@@ -161,10 +161,10 @@ class _Reply:
     """A complete STS answer made here rather than by moto."""
 
     status: int
-    body: str
+    body: str | bytes  # bytes: exactly these bytes, UTF-8 or not
 
     def __call__(self, start_response: Callable) -> list[bytes]:
-        payload = self.body.encode()
+        payload = self.body if isinstance(self.body, bytes) else self.body.encode()
         headers = [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
         start_response(f"{self.status} {HTTPStatus(self.status).phrase}", headers)
         return [payload]
@@ -1171,7 +1171,7 @@ class LocalSTS:
             raise ValueError(f"unknown fault kind {kind!r}")
         self._ledger.add_fault(action, kind, times)
 
-    def inject_reply(self, action: str, body: str, status: int = 200, times: int = 1) -> None:
+    def inject_reply(self, action: str, body: str | bytes, status: int = 200, times: int = 1) -> None:
         """Answer the next `times` requests for `action` ("*" for any) with exactly `body` and `status`:
         an STS, proxy or emulator that lies (see credentials_reply for an answer of the right shape)."""
         self._ledger.add_fault(action, _Reply(status, body), times)

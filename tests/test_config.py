@@ -152,7 +152,7 @@ def test_source_profile_with_another_tools_credential_process(world, home, sts, 
     [
         ("/nonexistent/tool", 2, "cannot run the credential_process of profile 'vaulted' `/nonexistent/tool`"),
         ("false", 1, "the credential_process of profile 'vaulted' `false` exited with status 1"),
-        ("echo nonsense", 2, "profile 'vaulted': credential_process printed invalid output"),
+        ("echo nonsense", 1, "the credential_process of profile 'vaulted' printed something that is not JSON"),
     ],
 )
 def test_broken_source_credential_process(world, home, sts, command, code, expected):

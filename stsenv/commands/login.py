@@ -7,6 +7,7 @@ from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig, check_profile_name
 from stsenv.credentials import FRESH_FOR
 from stsenv.errors import ConfigError, StsenvError
+from stsenv.oneline import oneline
 
 
 def register(commands):
@@ -56,7 +57,7 @@ def run_logout(args):
     what = "everything" if args.all else args.profile
     print(f"stsenv: removed {len(doomed)} cached credential{'s' if len(doomed) != 1 else ''} for {what}", file=sys.stderr)
     for path in doomed:
-        print(f"  {os.path.basename(path)}", file=sys.stderr)
+        print(f"  {oneline(os.path.basename(path))}", file=sys.stderr)  # a file name may hold anything but /
     return 0
 
 

@@ -1,8 +1,8 @@
 """Another tool's credential_process, used as the source of a role (run without a shell, like botocore)."""
 
+from stsenv import answers
 from stsenv.configured_command import run_configured
-from stsenv.credentials import Credentials
-from stsenv.errors import ConfigError
+from stsenv.errors import AwsError
 
 PROCESS_TIMEOUT = 300  # another tool may be asking its user for something
 
@@ -14,17 +14,16 @@ def fetch(source, signer, broker):
 
 
 def parse_process_output(raw, profile):
-    """Credentials from credential_process JSON (Version 1), with the same checks botocore makes."""
+    """Credentials from credential_process JSON (Version 1), each field checked as an STS answer is
+    (stsenv.answers); SessionToken and Expiration may be absent (long-lived keys), as botocore allows."""
     import json
-    from datetime import datetime
 
+    origin = f"the credential_process of profile {profile!r}"
+    hint = "check the tool it runs: it must print credential_process JSON (Version 1)"
     try:
         data = json.loads(raw)
-        if data.get("Version") != 1:
-            raise ValueError("Version must be 1")
-        expires = None
-        if data.get("Expiration"):
-            expires = int(datetime.fromisoformat(data["Expiration"].replace("Z", "+00:00")).timestamp())
-        return Credentials(data["AccessKeyId"], data["SecretAccessKey"], data.get("SessionToken"), expires)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"profile {profile!r}: credential_process printed invalid output ({type(error).__name__})") from None
+    except (ValueError, RecursionError):
+        raise AwsError(f"{origin} printed something that is not JSON", hint) from None
+    if not isinstance(data, dict) or data.get("Version") != 1:
+        raise AwsError(f"{origin} printed JSON without \"Version\": 1", hint)
+    return answers.credentials(data, origin, hint, long_lived_allowed=True)
