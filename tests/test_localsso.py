@@ -6,7 +6,9 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -582,3 +584,33 @@ def test_login_helper_writes_what_botocore_reads_and_an_ended_session_is_refused
     sso.end_sessions()
     result = subprocess.run(["aws", "--profile", "legacy", "sts", "get-caller-identity"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0 and "aws sso login" in result.stderr
+
+
+def test_standalone_demo_with_auto_approve(tmp_path):
+    script = os.path.join(os.path.dirname(__file__), "localsso.py")
+    process = pexpect.spawn(sys.executable, [script, "--auto-approve"], env=dict(os.environ), encoding="utf-8", timeout=60)
+    try:
+        process.expect(r"\{.*\}\r?\n")
+        state = json.loads(process.match.group(0))
+        oidc = boto3.session.Session().client("sso-oidc", region_name="us-east-1", endpoint_url=state["AWS_ENDPOINT_URL_SSO_OIDC"], config=NO_RETRIES)
+        client = register(oidc, scopes=[DEFAULT_SCOPE])
+        device = oidc.start_device_authorization(clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=state["sso_start_url"])
+        token = poll(oidc, client, device)  # approved on its first poll
+        portal = boto3.session.Session().client("sso", region_name="us-east-1", endpoint_url=state["AWS_ENDPOINT_URL_SSO"], config=NO_RETRIES)
+        credentials = portal.get_role_credentials(roleName=state["sso_role_name"], accountId=state["sso_account_id"], accessToken=token["accessToken"])
+        demo = boto3.session.Session().client(
+            "sts",
+            endpoint_url=state["sts_url"],
+            region_name="us-east-1",
+            aws_access_key_id=credentials["roleCredentials"]["accessKeyId"],
+            aws_secret_access_key=credentials["roleCredentials"]["secretAccessKey"],
+            aws_session_token=credentials["roleCredentials"]["sessionToken"],
+        )
+        assert demo.get_caller_identity()["Arn"].endswith("/demo")
+        process.kill(signal.SIGTERM)
+        process.expect(pexpect.EOF)
+        process.close()
+        assert process.exitstatus == 0
+    finally:
+        if process.isalive():
+            process.terminate(force=True)
