@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from localsignin import LocalSignin
+from localsso import LocalSSO
 from localsts import LocalSTS
 
 BIN = os.path.dirname(sys.executable)
@@ -117,3 +119,43 @@ class World:
 def world(home, sts):
     return World(home, sts)
 
+
+
+@pytest.fixture(scope="session")
+def sso_server(sts_server):
+    server = LocalSSO(sts_server).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sso(sso_server, sts):
+    """IAM Identity Center's OIDC and portal APIs (tests/localsso.py), reset, issuing role credentials
+    of the reset local STS; point clients at it with sso.endpoint_env()."""
+    sso_server.reset()
+    return sso_server
+
+
+@pytest.fixture(scope="session")
+def signin_server(sts_server):
+    server = LocalSignin(sts_server).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def signin(signin_server, sts):
+    """The console federation endpoint (tests/localsignin.py) at signin.federation_url, reset."""
+    signin_server.reset()
+    return signin_server
+
+
+AWS_V2 = os.path.join(os.path.dirname(BIN), "awscli-v2", "aws")
+
+
+@pytest.fixture(scope="session")
+def aws_v2():
+    """The AWS CLI v2 executable (for `aws sso login`), installed by scripts/install-awscli-v2 (.ci/run runs it)."""
+    if not os.access(AWS_V2, os.X_OK):
+        pytest.fail(f"AWS CLI v2 is not installed at {AWS_V2}: run `bash scripts/install-awscli-v2`")
+    return AWS_V2

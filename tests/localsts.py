@@ -1205,6 +1205,91 @@ class LocalSTS:
     def encode_authorization_message(self, document: dict) -> str:
         return _encode_message(document)
 
+    def issue_role_session(
+        self, account: str, role_name: str, session_name: str, duration: int, *, role_path: str = "/"
+    ) -> dict:
+        """Role credentials issued the way AWS's own federation issues them (IAM Identity Center's
+        GetRoleCredentials): no AssumeRole call, no trust check, no moto state. They are a role session
+        like AssumeRole's: GetCallerIdentity answers `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`,
+        they expire `duration` s from the server's now, and AssumeRole with them is role chaining."""
+        role_arn = f"arn:aws:iam::{account}:role{role_path}{role_name}"
+        role_id = "AROA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
+        arn = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"
+        identity = _Identity(arn, f"{role_id}:{session_name}", account, role_arn, ADMIN_ACCESS_KEY_ID)
+        expiration = dt.datetime.fromtimestamp(int(self.server_time()) + duration, dt.timezone.utc)
+        credential = self._vault.issue("assumed-role", identity, expiration, mfa_present=False)
+        self.__dict__.setdefault("_federated_role_sessions", set()).add(credential.access_key_id)
+        return {
+            "AccessKeyId": credential.access_key_id,
+            "SecretAccessKey": credential.secret_access_key,
+            "SessionToken": credential.session_token,
+            "Expiration": credential.expiration,
+            "Arn": arn,
+            "AssumedRoleId": identity.user_id,
+            "RoleArn": role_arn,
+        }
+
+    def credential_info(self, access_key_id: str, secret_access_key: str, session_token: str | None = None) -> dict | None:
+        """What this server knows of a credential triple, or None when it would not accept it (unknown or
+        inactive key, wrong secret, issued key without its own session token, long-term key with one).
+
+        kind: "long-term" (an IAM user's or the admin root's key), "session" (GetSessionToken),
+        "assumed-role" (AssumeRole, AssumeRoleWithSAML/WebIdentity, issue_role_session), "federated"
+        (GetFederationToken) or "root-task" (AssumeRoot). For "assumed-role", origin says what asked for
+        it: "long-term" keys, "temporary" credentials (role chaining, or a GetSessionToken session),
+        "federation" (SAML, web identity, issue_role_session), or "unknown" when the call log no longer
+        tells (reset_calls after the AssumeRole, or the same role and session name asked for both ways).
+        Expiry is judged on the server's clock; an expired triple is described, with expired True."""
+
+        def role_session_origin(issued: _IssuedCredential) -> str:
+            if issued.access_key_id in self.__dict__.get("_federated_role_sessions", ()):
+                return "federation"
+            session_name = issued.identity.arn.rsplit("/", 1)[-1]
+            origins = set()
+            for entry in self._ledger.log():
+                params = entry["params"]
+                if params.get("RoleArn") != issued.identity.principal_arn:
+                    continue
+                if entry["action"] == "AssumeRoleWithSAML":
+                    origins.add("federation")
+                elif params.get("RoleSessionName") != session_name:
+                    continue
+                elif entry["action"] == "AssumeRoleWithWebIdentity":
+                    origins.add("federation")
+                elif entry["action"] == "AssumeRole":
+                    caller = self._vault.issued(entry["access_key_id"] or "")
+                    origins.add("long-term" if caller is None else "temporary")
+            return origins.pop() if len(origins) == 1 else "unknown"
+
+        issued = self._vault.issued(access_key_id)
+        if issued is not None:
+            if not (
+                hmac.compare_digest(secret_access_key, issued.secret_access_key)
+                and hmac.compare_digest(session_token or "", issued.session_token)
+            ):
+                return None
+            now = dt.datetime.fromtimestamp(int(self.server_time()), dt.timezone.utc)
+            info = {
+                "kind": issued.kind,
+                "arn": issued.identity.arn,
+                "account": issued.identity.account,
+                "expiration": issued.expiration,
+                "expired": issued.expiration <= now,
+            }
+            if issued.kind == "assumed-role":
+                info["origin"] = role_session_origin(issued)
+            return info
+        identity = _long_term_identity(access_key_id)
+        if identity is None or session_token:
+            return None
+        if access_key_id == ADMIN_ACCESS_KEY_ID:
+            secret = ADMIN_SECRET_ACCESS_KEY
+        else:
+            secret = _iam_backend(identity.account).access_keys[access_key_id].secret_access_key
+        if not hmac.compare_digest(secret_access_key, secret):
+            return None
+        return {"kind": "long-term", "arn": identity.arn, "account": identity.account, "expiration": None, "expired": False}
+
 
 # ---------------------------------------------------------------------------------------
 # Standalone
