@@ -225,7 +225,7 @@ class AwsConfig:
         parent = self._role_signer(name, section, seen, wanted)
         params = {
             "role_arn": role_arn,
-            "session_name": self.value(section, "role_session_name") or default_session_name(self.environ),
+            "session_name": self.value(section, "role_session_name") or default_session_name(),
             "duration": self.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
             **self.sts_endpoint(section),
         }
@@ -372,8 +372,19 @@ def _refuse_long_chain(name, duration, parent):
     )
 
 
-def default_session_name(environ):
-    """A stable session name (`stsenv-alice`), so CloudTrail shows who it was and the cache key stays put."""
-    user = environ.get("USER") or environ.get("USERNAME") or "user"
+def default_session_name():
+    """A stable session name (`stsenv-alice`), so CloudTrail shows who it was and the cache key stays put.
+
+    The name is the passwd entry of the effective uid, never $USER or $LOGNAME: they are unset under cron,
+    systemd, `env -i` and in containers, and fish sets USER itself, so shells of one terminal would split
+    the cache. A uid without a passwd entry (a container's) gets `stsenv-uid-1000`.
+    """
+    import pwd  # a built-in module: about 40 us, and 0.1 ms for the lookup
+
+    uid = os.geteuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = ""
     allowed = "".join(c for c in user if c.isalnum() or c in "+=,.@_-")
-    return f"stsenv-{allowed or 'user'}"[:64]
+    return f"stsenv-{allowed or f'uid-{uid}'}"[:64]
