@@ -36,6 +36,23 @@ PARTITION_SUFFIXES = (
     ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
 )
 AWS_SUFFIXES = ("amazonaws.com", "api.aws")
+# The partition of each region prefix of PARTITION_SUFFIXES (botocore's partitions.json); "aws" for the rest.
+PARTITIONS = {
+    "cn-": "aws-cn",
+    "us-gov-": "aws-us-gov",
+    "us-iso-": "aws-iso",
+    "us-isob-": "aws-iso-b",
+    "us-isof-": "aws-iso-f",
+    "eu-isoe-": "aws-iso-e",
+    "eusc-": "aws-eusc",
+}
+# `stsenv use` exports the region of a profile that names one as AWS_REGION and AWS_DEFAULT_REGION, and
+# beside them the value it set (REGION_MARKER) and what the user had before (USER_REGION_PREFIX + name,
+# unset when the user had none), so that it can give the user's own values back and never reads its own
+# export as the user's region (see user_regions).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+REGION_MARKER = "STSENV_REGION"
+USER_REGION_PREFIX = "STSENV_USER_"
 
 
 def check_profile_name(name):
@@ -78,6 +95,7 @@ class AwsConfig:
         self.profiles = {}
         self.services = {}
         self.stray_sections = []
+        self.user_regions = user_regions(self.environ)
         for section, values in _read_ini(self.config_path).items():
             self._add_config_section(section, values)
         for name, values in _read_ini(self.credentials_path).items():
@@ -140,15 +158,20 @@ class AwsConfig:
     # ---- STS endpoint --------------------------------------------------------------------------
 
     def region(self, section):
-        """The profile's region, else AWS_REGION, else AWS_DEFAULT_REGION.
+        """The profile's region, else the user's AWS_REGION, else the user's AWS_DEFAULT_REGION.
 
-        botocore puts AWS_DEFAULT_REGION first, but `stsenv use` exports the region of the profile in use,
-        and that must not decide the endpoint of the next profile the shell switches to.
+        botocore puts AWS_DEFAULT_REGION first, but a region `stsenv use` exported for the profile in use must
+        not decide the endpoint of the next profile: the user's values are read, not stsenv's (user_regions).
         """
-        region = self.value(section, "region") or self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        region = self.value(section, "region") or self.user_regions["AWS_REGION"] or self.user_regions["AWS_DEFAULT_REGION"]
         if region and not (region.replace("-", "").isalnum() and region.isascii() and region[0] != "-" and len(region) <= 63):
             raise ConfigError(f"region {region!r} is not a region name", "use a name such as eu-west-1")
         return region
+
+    def partition(self, section):
+        """The partition of the profile's region (aws without one): where STS credentials are valid."""
+        region = self.region(section) or ""
+        return next((name for prefix, name in PARTITIONS.items() if region.startswith(prefix)), "aws")
 
     def sts_endpoint(self, section):
         """{"endpoint": url, "region": signing region} for STS calls made for this profile, as botocore picks them.
@@ -313,6 +336,10 @@ class AwsConfig:
 
         AWS refuses GetSessionToken with session credentials: then the keys are returned as they are
         and the role that wants MFA sends its code with AssumeRole.
+
+        The session works in every region of its partition, so its cache key holds the partition (and an
+        endpoint URL set by hand: another STS), not the region; the call goes to the regional endpoint in
+        effect, kept beside the MFA settings in `private`.
         """
         if mfa is None or keys.private.get("session_token"):
             return keys
@@ -321,9 +348,12 @@ class AwsConfig:
         params = {
             "mfa_serial": serial,
             "duration": self.int_value(keys.profile, section, "mfa_session_duration", DEFAULT_MFA_SESSION_DURATION, 900, 129600),
-            **self.sts_endpoint(section),
+            "partition": self.partition(section),
         }
-        return Source("mfa-session", keys.profile, params, keys, private=settings)
+        configured = self._configured_endpoint(section)
+        if configured:
+            params["endpoint"] = configured
+        return Source("mfa-session", keys.profile, params, keys, private={**settings, "sts": self.sts_endpoint(section)})
 
     @staticmethod
     def _has_static_keys(section):
@@ -345,6 +375,22 @@ class AwsConfig:
         if self.environ.get("AWS_SESSION_TOKEN"):
             secrets["session_token"] = self.environ["AWS_SESSION_TOKEN"]
         return Source("environment", name, {"access_key_id": key_id}, private=secrets)
+
+
+def user_regions(environ):
+    """{"AWS_REGION": value or None, "AWS_DEFAULT_REGION": ...} as the user has them in `environ`.
+
+    A variable still holding the value `stsenv use` exported (REGION_MARKER) is stsenv's: the user's value is
+    the one saved beside it. Any other value, or none, is the user's own, set after `use` or without it.
+    """
+    exported = environ.get(REGION_MARKER)
+    found = {}
+    for name in REGION_VARIABLES:
+        value = environ.get(name)
+        if exported is not None and value == exported:
+            value = environ.get(USER_REGION_PREFIX + name)
+        found[name] = value
+    return found
 
 
 def served_profile(command):
