@@ -46,6 +46,9 @@ PARTITIONS = {
     "eu-isoe-": "aws-iso-e",
     "eusc-": "aws-eusc",
 }
+# The most profiles one chain may go through (source_profile, credential_process = stsenv serve X):
+# real chains have a handful; every walk over a chain (resolve, the cache key, the refresh) is recursive.
+MAX_CHAIN_PROFILES = 32
 # `stsenv use` exports the region of a profile that names one as AWS_REGION and AWS_DEFAULT_REGION, and
 # beside them the value it set (REGION_MARKER) and what the user had before (USER_REGION_PREFIX + name,
 # unset when the user had none), so that it can give the user's own values back and never reads its own
@@ -231,6 +234,7 @@ class AwsConfig:
         """
         if name in _seen:
             raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
+        _check_depth(_seen, name)
         section = self.section(name)
         seen = _seen + (name,)
         if any(self.value(section, key) for key in OTHER_KIND_KEYS):
@@ -293,6 +297,7 @@ class AwsConfig:
 
     def _as_signer(self, name, seen, mfa):
         """A profile used as a source: its static keys win over its own role, as in botocore."""
+        _check_depth(seen, name)  # (it may be a profile of `seen`: its own keys sign its own role, as in botocore)
         section = self.section(name)
         if self._has_static_keys(section):
             return self._static_keys(name, section, mfa)
@@ -401,6 +406,16 @@ def served_profile(command):
             rest = words[start + 1 :]
             return rest[1] if len(rest) >= 2 and rest[0] == "serve" else None
     return None
+
+
+def _check_depth(seen, name):
+    """ConfigError when going on from the profiles `seen` to `name` makes a chain longer than MAX_CHAIN_PROFILES."""
+    if len(seen) >= MAX_CHAIN_PROFILES:
+        raise ConfigError(
+            f"profile {seen[0]!r} goes through more than {MAX_CHAIN_PROFILES} profiles to its credentials "
+            f"({seen[0]} -> {seen[1]} -> ... -> {name})",
+            "shorten the chain of source_profile settings",
+        )
 
 
 def _refuse_long_chain(name, duration, parent):
