@@ -7,8 +7,8 @@ providers, boto3) is imported only when the cache cannot answer.
 import os
 import time
 
-from stsenv.cache import CredentialCache, cache_dir
-from stsenv.credentials import SIGNING_MARGIN, required_remaining
+from stsenv.cache import CacheWriteError, CredentialCache, cache_dir
+from stsenv.credentials import Credentials, SIGNING_MARGIN, required_remaining
 from stsenv.errors import AwsError, ConfigError
 
 DEFAULT_LOCK_TIMEOUT = 60  # seconds to wait for another process's refresh (one STS round trip, retries included)
@@ -18,6 +18,17 @@ FALLBACK_MIN_REMAINING = 60
 # ... and for this long every process hands that entry out without calling STS again: while STS is down,
 # each AWS call would otherwise wait through all its attempts (up to a timeout each) before the fallback.
 RETRY_AFTER_FAILURE = 60
+# The longest wait STSENV_LOCK_TIMEOUT, STSENV_MFA_LOCK_TIMEOUT and STSENV_STS_READ_TIMEOUT may ask for.
+LONGEST_WAIT = 86400
+
+
+class SharedFailure(AwsError):
+    """The failure of the refresh this process waited for, as the process that made it recorded it:
+    its waiters end with its message and exit code instead of calling STS again one after another."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class Options:
@@ -34,6 +45,7 @@ class Broker:
     def __init__(self, options):
         self.options = options
         self.cache = CredentialCache(cache_dir(options.environ))
+        self._told_uncached = False
 
     def credentials(self, source):
         """Fresh enough credentials for `source` as the credentials a user or SDK will hold."""
@@ -64,43 +76,93 @@ class Broker:
     def refresh(self, source, needed, fall_back=True):
         """Credentials with more than `needed` seconds left; at most one process per key calls STS.
 
-        When STS fails and `fall_back` is true, the previous entry is used while it is still valid.
+        When STS fails and `fall_back` is true, the previous entry is used while it is still valid. Without
+        one, the failure is recorded beside the lock, and every process that waited for this refresh ends
+        with it (SharedFailure); a process that starts later tries STS again.
         """
         from stsenv import providers, terminal
-        from stsenv.testpoint import pause
 
         if not source.cacheable:
             return providers.fetch(source, None, self)
         timeouts = lock_timeouts(self.options.environ)
+        _validate_chain(source)  # before any lock: a profile AWS would refuse leaves no lock file behind
+        began = time.time()
 
         def good_enough(found):
             """Refreshed by another process meanwhile, or kept by one that failed a moment ago."""
             return found is not None and (found.remaining() > needed or fall_back and _retry_pending(found))
 
-        meanwhile = self._refreshed_meanwhile(source, good_enough)
+        meanwhile = self._refreshed_meanwhile(source, good_enough, began)
         with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts, meanwhile) as lock:
-            if lock.answer is not None:
+            if isinstance(lock.answer, Credentials):
                 terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return lock.answer
             previous = self.cache.read(source)
             if good_enough(previous):
                 terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return previous
-            signer = self.refresh_parent(source.parent)
-            terminal.debug(f"calling STS for {source.profile} ({source.kind})")
-            pause("before-sts")
+            shared = lock.answer or self._failure_since(source, began)  # failed while we waited (for the lock, or just now)
             try:
-                fresh = providers.fetch(source, signer, self)
+                if shared is not None:
+                    raise shared
+                fresh = self._fetch(source)
             except AwsError as error:
                 if fall_back and previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
                     terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
                     self._hold_off(source, previous)
                     return previous
+                if error is not shared:
+                    self._record_failure(source, error)
                 raise
-            pause("after-sts")
-            self.cache.write(source, fresh)
-            pause("after-replace")
+            self._store(source, fresh)
             return fresh
+
+    def _fetch(self, source):
+        """New credentials from STS (or whatever the source is), with the parent's credentials to sign the call."""
+        from stsenv import providers, terminal
+        from stsenv.testpoint import pause
+
+        signer = self.refresh_parent(source.parent)
+        terminal.debug(f"calling STS for {source.profile} ({source.kind})")
+        pause("before-sts")
+        fresh = providers.fetch(source, signer, self)
+        pause("after-sts")
+        return fresh
+
+    def _store(self, source, fresh):
+        """Write the new entry. Credentials in hand are handed out even when the cache cannot take them
+        (a full disk): one warning, and the next process calls STS again."""
+        from stsenv import terminal
+        from stsenv.testpoint import pause
+
+        try:
+            self.cache.write(source, fresh)
+        except CacheWriteError as error:
+            if not self._told_uncached:
+                self._told_uncached = True
+                terminal.tell(f"stsenv: {error}; the new credentials are used without being cached, so the next run asks STS again")
+            return
+        pause("after-replace")
+        self.cache.forget_failure(source)
+
+    def _record_failure(self, source, error):
+        """For the processes waiting on the lock: the failure, one line without secrets, its exit code and time."""
+        from stsenv import redact
+
+        message = redact.scrub(str(error)).replace("\n", " ").replace("\r", " ")
+        self.cache.record_failure(source, {"time": time.time(), "code": error.exit_code, "message": message})
+
+    def _failure_since(self, source, began):
+        """The SharedFailure recorded for `source` at or after `began` (and not in the future), or None."""
+        record = self.cache.read_failure(source)
+        if record is None:
+            return None
+        when, code, message = record.get("time"), record.get("code"), record.get("message")
+        if type(when) not in (int, float) or not began <= when <= time.time() + 1:
+            return None
+        if type(code) is not int or not 1 <= code <= 4 or not isinstance(message, str) or not message or not message.isprintable():
+            return None
+        return SharedFailure(message, code)
 
     def _hold_off(self, source, previous):
         """Mark the kept entry so that for RETRY_AFTER_FAILURE seconds no process calls STS for it again
@@ -110,21 +172,27 @@ class Broker:
         except ConfigError:
             pass
 
-    def _refreshed_meanwhile(self, source, good_enough):
-        """For the lock's waiting loop: the entry another process has written since, when `good_enough`.
-        Waiters then leave side by side as soon as it is there, instead of taking the lock one after
-        another only to read it; a stat per poll, a read only when the file has changed."""
-        path = self.cache.path(source)
-        seen = None  # the first check reads whatever is there: it may have been written since our own read
+    def _refreshed_meanwhile(self, source, good_enough, began):
+        """For the lock's waiting loop: the entry another process has written since, when `good_enough`, or
+        the failure it recorded since `began`. Waiters then leave side by side as soon as it is there, instead
+        of taking the lock one after another only to read it; a stat of each file per poll, a read only when
+        the file has changed."""
+        path, failure_path = self.cache.path(source), self.cache.failure_path(source)
+        seen = failure_seen = None  # the first check reads whatever is there: it may have been written since our own read
 
         def check():
-            nonlocal seen
+            nonlocal seen, failure_seen
             version = _file_version(path)
-            if version is None or version == seen:
-                return None
-            seen = version
-            found = self.cache.read(source)
-            return found if good_enough(found) else None
+            if version is not None and version != seen:
+                seen = version
+                found = self.cache.read(source)
+                if good_enough(found):
+                    return found
+            version = _file_version(failure_path)
+            if version is not None and version != failure_seen:
+                failure_seen = version
+                return self._failure_since(source, began)
+            return None
 
         return check
 
@@ -171,10 +239,26 @@ def _seconds(environ, name, default):
     raw = environ.get(name)
     if raw is None:
         return default
+    return finite_seconds(name, raw)
+
+
+def finite_seconds(name, raw):
+    """The number of seconds in setting `name`; ConfigError for anything but a finite positive number up to
+    LONGEST_WAIT (inf, 1e999 or nan would wait forever)."""
     try:
         seconds = float(raw)
     except ValueError:
         seconds = -1
-    if not seconds > 0:
-        raise ConfigError(f"{name}={raw!r} must be a positive number of seconds")
+    if not 0 < seconds <= LONGEST_WAIT:
+        from stsenv.oneline import quoted
+
+        raise ConfigError(f"{name}={quoted(raw)} must be a finite positive number of seconds, at most {LONGEST_WAIT}")
     return seconds
+
+
+def _validate_chain(source):
+    """AWS's limits on every STS call of the chain (stsenv.validate), before the first lock is taken."""
+    from stsenv import validate
+
+    for node in source.chain():
+        validate.source(node)

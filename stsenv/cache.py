@@ -18,6 +18,8 @@ ENTRY_VERSION = 1
 LONGEST_GRANT = 129600  # GetSessionToken's 36 hours: no STS credentials live longer
 CLOCK_TOLERANCE = 300  # how far STS's clock may run ahead of ours (AWS refuses requests 5 minutes off)
 ORPHAN_AGE = 600  # a temporary file this old was left by a writer killed between mkstemp and os.replace
+# Files beside an entry `<name>.json`: the lock, who holds it (stsenv.lock), and the last failed refresh (stsenv.broker).
+COMPANION_SUFFIXES = (".lock", ".holder", ".failed")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TEXT_FIELDS = ("key", "profile", "kind", "AccessKeyId", "SecretAccessKey")
 
@@ -48,10 +50,18 @@ def entry_name(profile, key):
     digest = 0xCBF29CE484222325
     for byte in key.encode():
         digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{_safe_profile(profile)}.{digest:016x}.json"
+
+
+def _safe_profile(profile):
     safe = "".join(c if c.isalnum() or c in "-_.@+=," else f"%{ord(c):02X}" for c in profile)
     if safe.startswith("."):  # a dot file would be taken for a temporary file, and skipped by `ls` and `logout`
         safe = "%2E" + safe[1:]
-    return f"{safe}.{digest:016x}.json"
+    return safe
+
+
+class CacheWriteError(ConfigError):
+    """The cache could not take an entry (a full disk, a directory in its place): the credentials are still good."""
 
 
 class CredentialCache:
@@ -146,6 +156,7 @@ class CredentialCache:
 
         A failure (a directory in the entry's place, a full disk) is a ConfigError naming the file.
         """
+        import errno
         import json
         import tempfile
 
@@ -185,7 +196,9 @@ class CredentialCache:
             os.replace(temporary, path)
         except OSError as error:
             _remove_quietly(temporary)
-            raise ConfigError(f"cannot write the cache file {path}: {error.strerror}", "remove what is in its place, or set STSENV_CACHE_DIR") from None
+            full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+            hint = "free some space there, or set STSENV_CACHE_DIR" if full else "remove what is in its place, or set STSENV_CACHE_DIR"
+            raise CacheWriteError(f"cannot write the cache file {path}: {error.strerror}", hint) from None
         except BaseException:
             _remove_quietly(temporary)
             raise
@@ -207,6 +220,57 @@ class CredentialCache:
 
     def remove(self, path):
         _remove_quietly(path)
+
+    def remove_files_of(self, profiles=None):
+        """Remove every file stsenv names here for `profiles` (all profiles when None), whatever it holds:
+        entries (also unreadable ones), lock, holder and failure files, and temporary files when all go.
+        A process holding a lock removed here keeps it; the next one makes a new file (stsenv.lock re-opens
+        a lock file that was unlinked while it opened it)."""
+        safe = None if profiles is None else {_safe_profile(profile) for profile in profiles}
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return
+        for name in names:
+            if _made_by_stsenv(name, safe):
+                _remove_quietly(os.path.join(self.directory, name), quiet=True)
+
+    # ---- the failure of the last refresh, for the processes that waited for it (stsenv.broker) ---------------
+
+    def record_failure(self, source, record):
+        """Write `record` (a flat dict) 0600 beside the entry's lock; best effort: waiters then only try STS themselves."""
+        path = self.failure_path(source)
+        temporary = f"{path}.{os.getpid()}"
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(jsonfast.dumps_flat(record))
+            os.replace(temporary, path)
+        except (OSError, ValueError):
+            _remove_quietly(temporary)
+
+    def read_failure(self, source):
+        """The flat dict record_failure wrote, or None (missing, odd, not ours, not JSON)."""
+        try:
+            fd = os.open(self.failure_path(source), os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            if _ownership_problem(os.fstat(fd)):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                record = jsonfast.loads(handle.read(8192).decode())
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        finally:
+            os.close(fd)
+        return record if isinstance(record, dict) else None
+
+    def forget_failure(self, source):
+        _remove_quietly(self.failure_path(source), quiet=True)
+
+    def failure_path(self, source):
+        return self.path(source)[: -len(".json")] + ".failed"
 
     def entries(self):
         """(path, entry dict) for every readable entry, for `ls` and `logout`; odd files are skipped."""
@@ -293,10 +357,31 @@ def _stderr_once(message):
         sys.stderr.write(oneline(message, LINE_MAX) + "\n")
 
 
-def _remove_quietly(path):
+def _made_by_stsenv(name, profiles=None):
+    """Whether stsenv gives files this name: `<profile>.<16 hex digits>.<json|lock|holder|failed>` for one of
+    `profiles` (in their _safe_profile form; any when None), the temporary `.holder.PID` and `.failed.PID`
+    beside those, and `.tmp-*` (only when `profiles` is None: it names no profile)."""
+    if name.startswith(".tmp-"):
+        return profiles is None
+    stem, _, suffix = name.rpartition(".")
+    if suffix.isdigit() and stem.endswith((".holder", ".failed")):
+        stem, _, suffix = stem.rpartition(".")
+    profile, _, digest = stem.rpartition(".")
+    if "." + suffix not in (".json",) + COMPANION_SUFFIXES or len(digest) != 16 or not profile:
+        return False
+    if not set(digest) <= set("0123456789abcdef"):
+        return False
+    return profiles is None or profile in profiles
+
+
+def _remove_quietly(path, quiet=False):
+    """Unlink `path`; a missing file is fine, and with `quiet` any failure (best-effort cleanup)."""
     if path is None:
         return
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    except OSError:
+        if not quiet:
+            raise

@@ -36,6 +36,26 @@ PARTITION_SUFFIXES = (
     ("eusc-", "amazonaws.eu", "api.amazonwebservices.eu"),
 )
 AWS_SUFFIXES = ("amazonaws.com", "api.aws")
+# The partition of each region prefix of PARTITION_SUFFIXES (botocore's partitions.json); "aws" for the rest.
+PARTITIONS = {
+    "cn-": "aws-cn",
+    "us-gov-": "aws-us-gov",
+    "us-iso-": "aws-iso",
+    "us-isob-": "aws-iso-b",
+    "us-isof-": "aws-iso-f",
+    "eu-isoe-": "aws-iso-e",
+    "eusc-": "aws-eusc",
+}
+# The most profiles one chain may go through (source_profile, credential_process = stsenv serve X):
+# real chains have a handful; every walk over a chain (resolve, the cache key, the refresh) is recursive.
+MAX_CHAIN_PROFILES = 32
+# `stsenv use` exports the region of a profile that names one as AWS_REGION and AWS_DEFAULT_REGION, and
+# beside them the value it set (REGION_MARKER) and what the user had before (USER_REGION_PREFIX + name,
+# unset when the user had none), so that it can give the user's own values back and never reads its own
+# export as the user's region (see user_regions).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+REGION_MARKER = "STSENV_REGION"
+USER_REGION_PREFIX = "STSENV_USER_"
 
 
 def check_profile_name(name):
@@ -78,6 +98,7 @@ class AwsConfig:
         self.profiles = {}
         self.services = {}
         self.stray_sections = []
+        self.user_regions = user_regions(self.environ)
         for section, values in _read_ini(self.config_path).items():
             self._add_config_section(section, values)
         for name, values in _read_ini(self.credentials_path).items():
@@ -142,15 +163,20 @@ class AwsConfig:
     # ---- STS endpoint --------------------------------------------------------------------------
 
     def region(self, section):
-        """The profile's region, else AWS_REGION, else AWS_DEFAULT_REGION.
+        """The profile's region, else the user's AWS_REGION, else the user's AWS_DEFAULT_REGION.
 
-        botocore puts AWS_DEFAULT_REGION first, but `stsenv use` exports the region of the profile in use,
-        and that must not decide the endpoint of the next profile the shell switches to.
+        botocore puts AWS_DEFAULT_REGION first, but a region `stsenv use` exported for the profile in use must
+        not decide the endpoint of the next profile: the user's values are read, not stsenv's (user_regions).
         """
-        region = self.value(section, "region") or self.environ.get("AWS_REGION") or self.environ.get("AWS_DEFAULT_REGION")
+        region = self.value(section, "region") or self.user_regions["AWS_REGION"] or self.user_regions["AWS_DEFAULT_REGION"]
         if region and not (region.replace("-", "").isalnum() and region.isascii() and region[0] != "-" and len(region) <= 63):
             raise ConfigError(f"region {region!r} is not a region name", "use a name such as eu-west-1")
         return region
+
+    def partition(self, section):
+        """The partition of the profile's region (aws without one): where STS credentials are valid."""
+        region = self.region(section) or ""
+        return next((name for prefix, name in PARTITIONS.items() if region.startswith(prefix)), "aws")
 
     def sts_endpoint(self, section):
         """{"endpoint": url, "region": signing region} for STS calls made for this profile, as botocore picks them.
@@ -215,6 +241,7 @@ class AwsConfig:
         """
         if name in _seen:
             raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
+        _check_depth(_seen, name)
         section = self.section(name)
         seen = _seen + (name,)
         if any(self.value(section, key) for key in OTHER_KIND_KEYS):
@@ -232,7 +259,7 @@ class AwsConfig:
         parent = self._role_signer(name, section, seen, wanted)
         params = {
             "role_arn": role_arn,
-            "session_name": self.value(section, "role_session_name") or default_session_name(self.environ),
+            "session_name": self.value(section, "role_session_name") or default_session_name(),
             "duration": self.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
             **self.sts_endpoint(section),
         }
@@ -279,6 +306,7 @@ class AwsConfig:
 
     def _as_signer(self, name, seen, mfa):
         """A profile used as a source: its static keys win over its own role, as in botocore."""
+        _check_depth(seen, name)  # (it may be a profile of `seen`: its own keys sign its own role, as in botocore)
         section = self.section(name)
         if self._has_static_keys(section):
             return self._static_keys(name, section, mfa)
@@ -322,6 +350,10 @@ class AwsConfig:
 
         AWS refuses GetSessionToken with session credentials: then the keys are returned as they are
         and the role that wants MFA sends its code with AssumeRole.
+
+        The session works in every region of its partition, so its cache key holds the partition (and an
+        endpoint URL set by hand: another STS), not the region; the call goes to the regional endpoint in
+        effect, kept beside the MFA settings in `private`.
         """
         if mfa is None or keys.private.get("session_token"):
             return keys
@@ -330,9 +362,12 @@ class AwsConfig:
         params = {
             "mfa_serial": serial,
             "duration": self.int_value(keys.profile, section, "mfa_session_duration", DEFAULT_MFA_SESSION_DURATION, 900, 129600),
-            **self.sts_endpoint(section),
+            "partition": self.partition(section),
         }
-        return Source("mfa-session", keys.profile, params, keys, private=settings)
+        configured = self._configured_endpoint(section)
+        if configured:
+            params["endpoint"] = configured
+        return Source("mfa-session", keys.profile, params, keys, private={**settings, "sts": self.sts_endpoint(section)})
 
     @staticmethod
     def _has_static_keys(section):
@@ -356,6 +391,22 @@ class AwsConfig:
         return Source("environment", name, {"access_key_id": key_id}, private=secrets)
 
 
+def user_regions(environ):
+    """{"AWS_REGION": value or None, "AWS_DEFAULT_REGION": ...} as the user has them in `environ`.
+
+    A variable still holding the value `stsenv use` exported (REGION_MARKER) is stsenv's: the user's value is
+    the one saved beside it. Any other value, or none, is the user's own, set after `use` or without it.
+    """
+    exported = environ.get(REGION_MARKER)
+    found = {}
+    for name in REGION_VARIABLES:
+        value = environ.get(name)
+        if exported is not None and value == exported:
+            value = environ.get(USER_REGION_PREFIX + name)
+        found[name] = value
+    return found
+
+
 def served_profile(command):
     """The profile X of a `credential_process = stsenv serve X` line, or None for any other command."""
     words = (command or "").split()
@@ -364,6 +415,16 @@ def served_profile(command):
             rest = words[start + 1 :]
             return rest[1] if len(rest) >= 2 and rest[0] == "serve" else None
     return None
+
+
+def _check_depth(seen, name):
+    """ConfigError when going on from the profiles `seen` to `name` makes a chain longer than MAX_CHAIN_PROFILES."""
+    if len(seen) >= MAX_CHAIN_PROFILES:
+        raise ConfigError(
+            f"profile {seen[0]!r} goes through more than {MAX_CHAIN_PROFILES} profiles to its credentials "
+            f"({seen[0]} -> {seen[1]} -> ... -> {name})",
+            "shorten the chain of source_profile settings",
+        )
 
 
 def _refuse_long_chain(name, duration, parent):
@@ -381,8 +442,19 @@ def _refuse_long_chain(name, duration, parent):
     )
 
 
-def default_session_name(environ):
-    """A stable session name (`stsenv-alice`), so CloudTrail shows who it was and the cache key stays put."""
-    user = environ.get("USER") or environ.get("USERNAME") or "user"
+def default_session_name():
+    """A stable session name (`stsenv-alice`), so CloudTrail shows who it was and the cache key stays put.
+
+    The name is the passwd entry of the effective uid, never $USER or $LOGNAME: they are unset under cron,
+    systemd, `env -i` and in containers, and fish sets USER itself, so shells of one terminal would split
+    the cache. A uid without a passwd entry (a container's) gets `stsenv-uid-1000`.
+    """
+    import pwd  # a built-in module: about 40 us, and 0.1 ms for the lookup
+
+    uid = os.geteuid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = ""
     allowed = "".join(c for c in user if c.isalnum() or c in "+=,.@_-")
-    return f"stsenv-{allowed or 'user'}"[:64]
+    return f"stsenv-{allowed or f'uid-{uid}'}"[:64]

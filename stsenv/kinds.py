@@ -44,7 +44,7 @@ def web_identity(config, name, section, seen=()):
         "token_file": os.path.abspath(os.path.expanduser(token_file)),
         "session_name": config.value(section, "role_session_name")
         or environ.get("AWS_ROLE_SESSION_NAME")
-        or default_session_name(environ),
+        or default_session_name(),
         "duration": config.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
         **config.sts_endpoint(section),
     }

@@ -79,13 +79,20 @@ class KeyLock:
         return self
 
     def update(self, asking_for_mfa):
-        """Tell waiters what the holder is doing now (atomic replace of the holder file)."""
+        """Tell waiters what the holder is doing now (atomic replace of the holder file). Best effort: on a
+        full disk waiters only say less about whom they wait for, and the temporary file is removed."""
         holder = {"pid": os.getpid(), "purpose": self._purpose, "asking_for_mfa": asking_for_mfa, "since": time.time()}
         temporary = f"{self._holder_path}.{os.getpid()}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(jsonfast.dumps_flat(holder))
-        os.replace(temporary, self._holder_path)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(jsonfast.dumps_flat(holder))
+            os.replace(temporary, self._holder_path)
+        except OSError:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
 
     def _answered_meanwhile(self):
         if self._answered is not None:

@@ -4,12 +4,15 @@ Every value is quoted for its shell, and every name is checked, because the outp
 """
 
 from stsenv import jsonfast
+from stsenv.config import REGION_MARKER, REGION_VARIABLES, USER_REGION_PREFIX
 from stsenv.errors import ConfigError
 
 SHELLS = ("bash", "zsh", "fish")
 FORMATS = ("shell", "json", "dotenv")
 
-# Every variable `use` may set; `use --clear` unsets all of them (design.md, "The contract with the shells").
+# The region variables, and what `use` keeps beside them to give the user's own values back (config.user_regions).
+REGION_NAMES = (*REGION_VARIABLES, REGION_MARKER, *(USER_REGION_PREFIX + name for name in REGION_VARIABLES))
+# Every variable `use` may set; `use --clear` unsets all of them but the user's own region (design.md, "The contract with the shells").
 CONTRACT_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -19,8 +22,7 @@ CONTRACT_VARIABLES = (
     "AWS_SESSION_EXPIRATION",
     "STSENV_PROFILE",
     "STSENV_IDENTITY",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
+    *REGION_NAMES,
 )
 # Unset by `use`: a profile variable beside environment credentials confuses SDKs.
 CONFLICTING_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
@@ -28,8 +30,12 @@ _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _NAME_REST = _NAME_START | frozenset("0123456789")
 
 
-def environment(credentials, profile, region, previous_profile=None):
-    """(variables to set, variables to unset) for `use PROFILE`."""
+def environment(credentials, profile, region, previous_profile=None, user_regions=None):
+    """(variables to set, variables to unset) for `use PROFILE`.
+
+    `user_regions` (config.user_regions) is given for a shell: then the region variables are the profile's
+    region with the user's own values saved beside it, or, for a profile without a region, the user's own.
+    """
     values = {
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
@@ -47,16 +53,46 @@ def environment(credentials, profile, region, previous_profile=None):
             values[name] = value
     values["STSENV_PROFILE"] = profile
     values["STSENV_IDENTITY"] = credentials.identity or profile
-    if region:
+    if user_regions is not None:
+        regions, unset_regions = region_environment(region, user_regions)
+        values.update(regions)
+        unset += unset_regions
+    elif region:
         values["AWS_REGION"] = values["AWS_DEFAULT_REGION"] = region
     if previous_profile and previous_profile != profile:
         values["STSENV_PREVIOUS_PROFILE"] = previous_profile
     return values, unset
 
 
-def clear_environment(profile=None):
-    """Unset every contract variable; remember the profile that was active, so `use -` brings it back."""
-    return ({"STSENV_PREVIOUS_PROFILE": profile} if profile else {}), list(CONTRACT_VARIABLES)
+def region_environment(region, user_regions):
+    """(set, unset) for the region variables: the profile's `region`, marked as stsenv's and with the user's
+    own values saved beside it (unset where the user had none); without a region, the user's own values back."""
+    values, unset = {}, []
+    for name in REGION_VARIABLES:
+        own = user_regions.get(name)
+        if region:
+            values[name] = region
+            target = USER_REGION_PREFIX + name  # the user's value, kept for the next switch or clear
+        else:
+            target = name  # the user's value, given back
+            unset.append(USER_REGION_PREFIX + name)
+        if own is None:
+            unset.append(target)
+        else:
+            values[target] = own
+    if region:
+        values[REGION_MARKER] = region
+    else:
+        unset.append(REGION_MARKER)
+    return values, unset
+
+
+def clear_environment(profile=None, user_regions=None):
+    """Unset every contract variable but the user's own region variables (`user_regions`, given back);
+    remember the profile that was active, so `use -` brings it back."""
+    values = {"STSENV_PREVIOUS_PROFILE": profile} if profile else {}
+    values.update((name, value) for name, value in (user_regions or {}).items() if value is not None)
+    return values, [name for name in CONTRACT_VARIABLES if name not in values]
 
 
 def block(values, unset, shell, fmt="shell"):

@@ -16,20 +16,16 @@ from botocore.parsers import ResponseParserError, ResponseParserFactory
 from botocore.utils import parse_timestamp
 
 from stsenv import answers
-from stsenv.errors import AwsError, ConfigError
-from stsenv.oneline import oneline, quoted
+from stsenv.errors import AwsError
+from stsenv.oneline import oneline
 
 
 def _read_timeout(default=10):
     """Seconds to wait for STS to answer one attempt: STSENV_STS_READ_TIMEOUT, else `default`."""
+    from stsenv.broker import finite_seconds
+
     raw = os.environ.get("STSENV_STS_READ_TIMEOUT")
-    try:
-        seconds = default if raw is None else float(raw)
-    except ValueError:
-        seconds = -1
-    if not seconds > 0:
-        raise ConfigError(f"STSENV_STS_READ_TIMEOUT={quoted(raw)} must be a positive number of seconds")
-    return seconds
+    return default if raw is None else finite_seconds("STSENV_STS_READ_TIMEOUT", raw)
 
 
 ATTEMPTS = 3  # with 5 s to connect and 10 s to answer, all attempts end well inside the 60 s lock wait

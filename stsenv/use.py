@@ -5,7 +5,7 @@ import sys
 
 from stsenv import render
 from stsenv.broker import Broker, Options
-from stsenv.config import AwsConfig
+from stsenv.config import AwsConfig, user_regions
 from stsenv.errors import ConfigError
 
 
@@ -21,8 +21,9 @@ def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, cle
     """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
     environ = os.environ
     shell = shell or default_shell(environ)
+    own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
     if clear:
-        values, unset = render.clear_environment(environ.get("STSENV_PROFILE"))
+        values, unset = render.clear_environment(environ.get("STSENV_PROFILE"), own_regions)
     else:
         if profile == "-":
             profile = environ.get("STSENV_PREVIOUS_PROFILE")
@@ -36,6 +37,8 @@ def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, cle
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind})", "leave the flag out")
         credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
         region = config.value(config.section(profile), "region")
-        values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"))
+        values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
+    if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
+        unset = [name for name in unset if name in environ or name not in render.REGION_NAMES]
     sys.stdout.write(render.block(values, unset, shell, fmt))
     return 0

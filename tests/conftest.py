@@ -3,6 +3,7 @@ its own AWS config, credentials file and stsenv cache. Only 127.0.0.1 is ever co
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 
@@ -14,6 +15,8 @@ from localsts import LocalSTS
 
 BIN = os.path.dirname(sys.executable)
 ACCOUNT = "123456789012"
+# The default role session name: from the passwd entry of this uid, never from USER (which Home sets to "tester").
+SESSION_NAME = f"stsenv-{pwd.getpwuid(os.geteuid()).pw_name}"
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ CONTRACT = (
     "STSENV_IDENTITY",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
+    "STSENV_REGION",  # the region `use` set, beside the user's own values (none here: STSENV_USER_* stay unset)
 )
 # The segment right after `stsenv use prod`: an hour-long session, drawn within the same hour.
 FRESH_PROD = re.compile(rf"^\[prod {IDENTITY} (59m|1h00m)\] $")

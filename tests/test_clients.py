@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import SESSION_NAME
+
 
 def caller_identity_via_aws(home, profile):
     result = home.aws("--profile", profile, "sts", "get-caller-identity", "--output", "json")
@@ -14,7 +16,7 @@ def caller_identity_via_aws(home, profile):
 
 def test_aws_cli_gets_the_role_through_stsenv_style_profile(world, home, sts):
     identity = caller_identity_via_aws(home, "prod")
-    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/Admin/stsenv-tester"
+    assert identity["Arn"] == f"arn:aws:sts::123456789012:assumed-role/Admin/{SESSION_NAME}"
     assert sts.calls("AssumeRole") == 1
 
 

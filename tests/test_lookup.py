@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ACCOUNT
+from conftest import ACCOUNT, SESSION_NAME
 
 QUERIES = [None, "Account", "Arn", "[Account, Arn]", "{who: Arn, where: Account}", "Missing"]
 FORMATS = ["json", "text", "table"]
@@ -64,7 +64,7 @@ def test_whoami_without_credentials_says_what_to_do(world, home):
 
 def test_whoami_uses_aws_profile_when_the_shell_has_no_keys(world, home):
     identity = json.loads(ok(home.stsenv("whoami", env={"AWS_PROFILE": "prod"})))
-    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/stsenv-tester"
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/{SESSION_NAME}"
 
 
 def test_bad_query_is_refused_before_any_call(world, home, sts):
@@ -146,7 +146,7 @@ def test_web_identity_token_prints_what_aws_prints(world, home, sts, fmt):
     assert ours == ok(home.aws("--profile", "prod", "sts", "get-web-identity-token", "--signing-algorithm", "RS256", *flags))
     token = json.loads(ok(home.stsenv("web-identity-token", "--profile", "prod", "--audience", "api.example.com")))
     claims = sts.token_claims(token["WebIdentityToken"])
-    assert claims["sub"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/stsenv-tester" and claims["aud"] == "api.example.com"
+    assert claims["sub"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/{SESSION_NAME}" and claims["aud"] == "api.example.com"
     assert token["Expiration"].endswith("Z")
 
 

@@ -8,7 +8,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import BotoCoreError
 
-from reliakit import one_line, run
+from reliakit import one_line, run, served
 
 
 def botocore_reads(home, profile):
@@ -124,3 +124,41 @@ def test_huge_config_file(world, home, sts):
     warm = run(home, "serve", "p99999")
     assert warm.returncode == 0, warm.stderr
     assert time.monotonic() - started < 30  # generous: about a second here; a quadratic reader took minutes
+
+
+# ---- long source_profile chains ---------------------------------------------------------------------------
+
+MAX_CHAIN_PROFILES = 32  # stsenv.config.MAX_CHAIN_PROFILES
+
+
+def write_chain(home, world, length):
+    """A chain of `length` profiles: base's keys, then roles link1 ... link{length - 1}, each sourced from the
+    one before. The names from the top down."""
+    home.write_config("".join(
+        f"[profile link{n}]\nrole_arn = {world.role_arn}\nsource_profile = {f'link{n - 1}' if n > 1 else 'base'}\n\n" for n in range(1, length)
+    ))
+    return [f"link{n}" for n in range(length - 1, 0, -1)] + ["base"]
+
+
+@pytest.mark.parametrize("length", [MAX_CHAIN_PROFILES + 1, 300])
+def test_a_chain_too_long_is_one_line_and_no_call(world, home, sts, length):
+    names = write_chain(home, world, length)
+    profile = names[0]
+    for command in (("serve", profile), ("use", profile), ("login", profile)):
+        message = one_line(run(home, *command), 2)
+        assert message == (
+            f"stsenv: profile {profile!r} goes through more than {MAX_CHAIN_PROFILES} profiles to its credentials "
+            f"({profile} -> {names[1]} -> ... -> {names[MAX_CHAIN_PROFILES]}) (shorten the chain of source_profile settings)"
+        )
+    for command in (("ls",), ("logout", "base"), ("doctor", "--no-clock")):
+        result = run(home, *command)
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert sts.calls() == 0
+
+
+def test_a_chain_of_the_longest_length_works(world, home, sts):
+    profile = write_chain(home, world, MAX_CHAIN_PROFILES)[0]
+    assert served(run(home, "serve", profile))["AccessKeyId"].startswith("ASIA")
+    assert sts.calls("AssumeRole") == MAX_CHAIN_PROFILES - 1, "base is keys; every other link is one AssumeRole"
+    assert served(run(home, "serve", profile))
+    assert sts.calls("AssumeRole") == MAX_CHAIN_PROFILES - 1

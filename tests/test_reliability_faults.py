@@ -3,6 +3,7 @@ the previous cache entry kept (and served while it is still valid)."""
 
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -234,3 +235,110 @@ def test_failing_parent_refresh_is_one_line(world, home, sts):
     message = one_line(run(home, "use", "guarded", "--token-code", pyotp.TOTP(secret).now()), 1)
     assert message.startswith("stsenv: GetSessionToken refused: ServiceUnavailable")
     assert sts.calls("AssumeRole") == 0
+
+
+# ---- nothing cached and STS down: the waiters of a refresh share its failure ------------------------------
+
+
+class SilentSTS:
+    """A port that accepts every connection and never answers, counting the connections (one per attempt)."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self):
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+def race(home, count, env):
+    """`count` cold serves started together: [(exit code, stderr, the moment it ended)]."""
+    processes = [start(home, "serve", "prod", env=env) for _ in range(count)]
+    ended = {}
+    deadline = time.monotonic() + 150
+    while len(ended) < count and time.monotonic() < deadline:
+        for index, process in enumerate(processes):
+            if index not in ended and process.poll() is not None:
+                ended[index] = time.monotonic()
+        time.sleep(0.01)
+    results = []
+    for index, process in enumerate(processes):
+        _, stderr = process.communicate(timeout=30)
+        results.append((process.returncode, stderr, ended.get(index)))
+    return results
+
+
+def assert_one_shared_failure(results, words):
+    """Every process ended with the leader's line and exit code, all close together, none gave up waiting."""
+    assert [code for code, _, _ in results] == [1] * len(results), [stderr for _, stderr, _ in results]
+    last_lines = {stderr.splitlines()[-1] for _, stderr, _ in results}
+    assert len(last_lines) == 1, last_lines
+    assert words in last_lines.pop()
+    assert not any("gave up after" in stderr for _, stderr, _ in results)
+    ends = [moment for _, _, moment in results]
+    assert max(ends) - min(ends) < 10, f"the waiters ended {max(ends) - min(ends):.1f}s apart: one after another, not with the leader"
+
+
+def test_waiters_of_a_refresh_that_fails_against_a_silent_sts_share_its_failure(world, home, sts):
+    silent = SilentSTS()
+    try:
+        env = {**TIMEOUT, "AWS_ENDPOINT_URL_STS": silent.url}
+        results = race(home, 8, env)
+        assert_one_shared_failure(results, f"STS at {silent.url} did not answer within 1s ({ATTEMPTS} attempts)")
+        assert len(silent.accepted) == ATTEMPTS, "one set of attempts between the eight"
+    finally:
+        silent.close()
+
+
+def test_waiters_of_a_refresh_that_fails_share_its_failure_and_later_runs_try_again(world, home, sts):
+    sts.inject_fault("AssumeRole", "500", times=99)
+    results = race(home, 8, None)
+    assert_one_shared_failure(results, "InternalFailure: An internal error occurred.")
+    assert sts.calls("AssumeRole") == ATTEMPTS, "one set of attempts between the eight"
+    [failure] = home.cache.glob("*.failed")
+    assert failure.stat().st_mode & 0o777 == 0o600
+    recorded = json.loads(failure.read_text())
+    assert recorded["code"] == 1 and recorded["message"] == results[0][1].splitlines()[-1].removeprefix("stsenv: ")
+
+    one_line(run(home, "serve", "prod"), 1)  # started after the failure: tries STS itself
+    assert sts.calls("AssumeRole") == 2 * ATTEMPTS
+    sts.clear_faults()
+    served(run(home, "serve", "prod"))
+    assert list(home.cache.glob("*.failed")) == [], "a refresh that works forgets the failure"
+
+
+def test_a_failure_record_planted_or_from_the_future_is_not_adopted(world, home, sts):
+    """Only a failure recorded since the process began waiting counts: an old one, one dated ahead (a planted
+    file, a clock set back) or one that is not ours is ignored, and STS is asked."""
+    path = entry_path(home).with_suffix(".failed")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for when in (time.time() - 5, time.time() + 3600):
+        path.write_text(json.dumps({"time": when, "code": 3, "message": "planted"}))
+        path.chmod(0o600)
+        served(run(home, "serve", "prod"))
+        path.unlink(missing_ok=True)
+        entry_path(home).unlink()
+    assert sts.calls("AssumeRole") == 2
+
+
+@pytest.mark.parametrize("value", ["inf", "1e999", "nan", "-inf", "86401"])
+@pytest.mark.parametrize("name", ["STSENV_LOCK_TIMEOUT", "STSENV_MFA_LOCK_TIMEOUT", "STSENV_STS_READ_TIMEOUT"])
+def test_a_wait_that_is_not_a_finite_number_is_exit_2(world, home, sts, name, value):
+    message = one_line(run(home, "serve", "prod", env={name: value}), 2)
+    assert message == f"stsenv: {name}={value!r} must be a finite positive number of seconds, at most 86400"
+    assert sts.calls() == 0

@@ -125,3 +125,49 @@ def test_lock_and_holder_files_are_private_under_umask_000(world, home, sts):
             assert path.stat().st_mode & 0o777 == 0o600, path
     finally:
         holder.kill()
+
+
+def cache_files(home):
+    return sorted(path.name for path in home.cache.iterdir()) if home.cache.exists() else []
+
+
+def test_refused_profiles_leave_no_lock_and_logout_leaves_an_empty_cache(world, home, sts):
+    """A profile that does not resolve or that AWS would refuse (checked before any lock) leaves nothing; the
+    lock, holder and failure files of a session are removed with the entries by `logout --all`."""
+    home.write_config(
+        home.config.read_text()
+        + "\n[profile bad-arn]\nrole_arn = not-a-role\nsource_profile = base\n"
+        + "\n[profile bad-duration]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nduration_seconds = 60\n"
+        + "\n[profile no-source]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = nowhere\n"
+        + "\n[profile denied]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\nexternal_id = not-the-one\n"
+    )
+    for profile in ("bad-arn", "bad-duration", "no-source"):
+        assert run(home, "serve", profile).returncode == 2
+        assert run(home, "use", profile).returncode == 2
+    assert cache_files(home) == [], "nothing was refreshed, so nothing was locked"
+    assert sts.calls() == 0
+
+    sts.inject_fault("AssumeRole", "access_denied", 1)
+    assert run(home, "serve", "denied").returncode == 1  # called STS: a lock, and the failure for its waiters
+    served(run(home, "serve", "prod"))
+    assert run(home, "use", "prod-role").returncode == 0
+    served(run(home, "serve", "prod-served"))
+    assert {name.rsplit(".", 1)[1] for name in cache_files(home)} == {"json", "lock", "failed"}
+
+    logout = run(home, "logout", "--all")
+    assert logout.returncode == 0, logout.stderr
+    assert cache_files(home) == []
+
+
+def test_logout_of_a_profile_removes_its_lock_holder_and_failure_files(world, home, sts):
+    served(run(home, "serve", "prod-role"))
+    sts.inject_fault("AssumeRole", "access_denied", 1)
+    assert run(home, "serve", "prod").returncode == 1  # a lock file and a failure file
+    Paused(home, "after-sts", "serve", "prod").kill()  # and a holder file naming a dead process
+    prod = {name for name in cache_files(home) if name.startswith("prod.")}
+    assert {name.rsplit(".", 1)[1] for name in prod} == {"lock", "holder", "failed"}
+
+    assert run(home, "logout", "prod").returncode == 0
+    left = cache_files(home)
+    assert not [name for name in left if name.startswith("prod.")], left
+    assert {name.rsplit(".", 1)[1] for name in left if name.startswith("prod-role.")} == {"json", "lock"}, "other profiles keep theirs"

@@ -47,13 +47,16 @@ def run_logout(args):
         raise ConfigError("name a profile or give --all")
     broker = Broker(Options(interactive=False))
     entries = broker.cache.entries()
+    profiles = None  # all of them
     if args.all:
         doomed = [path for path, _ in entries]
     else:
         check_profile_name(args.profile)
-        doomed = [path for path, entry in entries if entry.get("profile") in _profiles_sourcing_from(args.profile)]
+        profiles = _profiles_sourcing_from(args.profile)
+        doomed = [path for path, entry in entries if entry.get("profile") in profiles]
     for path in doomed:
         broker.cache.remove(path)
+    broker.cache.remove_files_of(profiles)  # lock, holder and failure files, also of keys with no entry
     what = "everything" if args.all else args.profile
     print(f"stsenv: removed {len(doomed)} cached credential{'s' if len(doomed) != 1 else ''} for {what}", file=sys.stderr)
     for path in doomed:

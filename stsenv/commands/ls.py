@@ -61,7 +61,7 @@ def describe(config, broker, name):
             row["error"] = error.message
         return row
     row["kind"] = profile_kind(config, name, source)
-    row["endpoint"] = source.params.get("endpoint")
+    row["endpoint"] = source.params.get("endpoint") or source.private.get("sts", {}).get("endpoint")
     cached = broker.cache.read(source) if source.cacheable else None
     if cached is not None and cached.remaining() > 0:
         row["expires"] = cached.expiration

@@ -6,11 +6,12 @@ from stsenv import mfa, sts
 def fetch(source, signer, broker):
     params = source.params
     serial = params["mfa_serial"]
+    endpoint = source.private["sts"]  # the regional endpoint in effect; the cache key holds only the partition
 
     def open_session(code):
-        return sts.get_session_token(signer, params, DurationSeconds=params["duration"], SerialNumber=serial, TokenCode=code)
+        return sts.get_session_token(signer, endpoint, DurationSeconds=params["duration"], SerialNumber=serial, TokenCode=code)
 
     session = mfa.with_code(source, serial, broker, open_session)
-    identity = sts.get_caller_identity(session, params)  # GetSessionToken does not say who the session is
+    identity = sts.get_caller_identity(session, endpoint)  # GetSessionToken does not say who the session is
     session.arn, session.account = identity["Arn"], identity["Account"]
     return session
