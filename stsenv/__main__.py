@@ -1,5 +1,5 @@
 import sys
 
-from stsenv.entry import main
+from stsenv.main import main
 
 sys.exit(main())

@@ -8,7 +8,7 @@ Cold path only.
 
 import os
 
-from stsenv import terminal, validate
+from stsenv import kinds, terminal, validate
 from stsenv.config import ADHOC_PREFIX, PROFILE_NAME_CHARS
 from stsenv.errors import ConfigError
 from stsenv.oneline import quoted
@@ -85,7 +85,7 @@ def use_profile(config, args):
         if not (args.target_principal and args.task_policy_arn):
             raise ConfigError("--assume-root needs --target-principal ACCOUNT and --task-policy-arn ARN")
         settings = {"target_principal": args.target_principal, "task_policy_arn": args.task_policy_arn}
-        return _add(config, f"root@{args.target_principal}", args.source_profile, args, settings, "assume-root")
+        return _add(config, f"root@{args.target_principal}", args.source_profile, args, settings, kinds.ASSUME_ROOT)
     settings = {
         "role_arn": args.role_arn,
         "role_session_name": args.role_session_name,
@@ -94,13 +94,13 @@ def use_profile(config, args):
         "source_identity": args.source_identity,
         **_session_settings(args),
     }
-    return _add(config, args.role_arn.rsplit("/", 1)[-1], args.source_profile, args, settings, "assume-role")
+    return _add(config, args.role_arn.rsplit("/", 1)[-1], args.source_profile, args, settings, kinds.ASSUME_ROLE)
 
 
 def federation_profile(config, args):
     """Add the profile `federate NAME` describes to `config`; its name."""
     settings = {"federation_name": args.name, **_session_settings(args)}
-    label = _add(config, args.name, args.profile, args, settings, "federation")
+    label = _add(config, args.name, args.profile, args, settings, kinds.FEDERATION)
     if "policy" not in settings and "policy_arns" not in settings:
         terminal.tell("stsenv: without --policy or --policy-arns the federated session may do nothing (AWS grants it only what a session policy allows)")
     return label
@@ -155,7 +155,7 @@ def _policy_text(given):
     """`--policy` as the aws CLI takes it (the JSON, or file://FILE), or a plain file name."""
     if given.lstrip().startswith("{"):
         return given
-    from stsenv.kinds import read_policy
+    from stsenv.resolution import read_policy
 
     path = given[len("file://") :] if given.startswith("file://") else given
     return read_policy(os.path.expanduser(path), "--policy")

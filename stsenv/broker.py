@@ -9,17 +9,19 @@ import time
 
 from stsenv.cache import CacheWriteError, CredentialCache, cache_dir
 from stsenv.credentials import Credentials, SIGNING_MARGIN, required_remaining
-from stsenv.errors import AwsError, ConfigError
+from stsenv.errors import AwsError, ConfigError, LockTimeout
 
-DEFAULT_LOCK_TIMEOUT = 60  # seconds to wait for another process's refresh (one STS round trip, retries included)
-DEFAULT_MFA_LOCK_TIMEOUT = 300  # seconds to wait while another process waits for a person to type a code
 # A refresh that fails still serves the previous entry while it has at least this long left.
 FALLBACK_MIN_REMAINING = 60
 # ... and for this long every process hands that entry out without calling STS again: while STS is down,
 # each AWS call would otherwise wait through all its attempts (up to a timeout each) before the fallback.
 RETRY_AFTER_FAILURE = 60
-# The longest wait STSENV_LOCK_TIMEOUT, STSENV_MFA_LOCK_TIMEOUT and STSENV_STS_READ_TIMEOUT may ask for.
-LONGEST_WAIT = 86400
+# Waiters look for what the holder made every POLL_SECONDS (a refresh takes one STS round trip, and they
+# should follow at once), read the holder file every HOLDER_SECONDS, and say whom they wait for once they
+# have waited SAY_AFTER_SECONDS (a plain refresh is usually over before then) or at once for a person.
+POLL_SECONDS = 0.005
+HOLDER_SECONDS = 0.25
+SAY_AFTER_SECONDS = 1.0
 
 
 class SharedFailure(AwsError):
@@ -58,7 +60,7 @@ class Broker:
         if found is None:
             return None
         if found.remaining() > required_remaining(source.params.get("duration")):
-            if os.environ.get("STSENV_DEBUG") == "1":  # stsenv.terminal stays off the warm path otherwise
+            if os.environ.get("STSENV_DEBUG") == "1":  # set by --debug (stsenv.main); stsenv.terminal stays off the warm path otherwise
                 from stsenv import terminal
 
                 terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
@@ -81,9 +83,10 @@ class Broker:
         with it (SharedFailure); a process that starts later tries STS again.
         """
         from stsenv import providers, terminal
+        from stsenv.settings import lock_timeouts
 
         if not source.cacheable:
-            return providers.fetch(source, None, self)
+            return providers.fetch(source, None, self.options)
         timeouts = lock_timeouts(self.options.environ)
         _validate_chain(source)  # before any lock: a profile AWS would refuse leaves no lock file behind
         began = time.time()
@@ -93,15 +96,16 @@ class Broker:
             return found is not None and (found.remaining() > needed or fall_back and _retry_pending(found))
 
         meanwhile = self._refreshed_meanwhile(source, good_enough, began)
-        with self.cache.lock(source, f"refreshing {source.profile}", terminal.tell, timeouts, meanwhile) as lock:
-            if isinstance(lock.answer, Credentials):
+        with self.cache.lock(source, f"refreshing {source.profile}") as lock:
+            answer = wait_for(lock, timeouts, meanwhile)
+            if isinstance(answer, Credentials):
                 terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
-                return lock.answer
+                return answer
             previous = self.cache.read(source)
             if good_enough(previous):
                 terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return previous
-            shared = lock.answer or self._failure_since(source, began)  # failed while we waited (for the lock, or just now)
+            shared = answer or self._failure_since(source, began)  # failed while we waited (for the lock, or just now)
             try:
                 if shared is not None:
                     raise shared
@@ -120,20 +124,15 @@ class Broker:
     def _fetch(self, source):
         """New credentials from STS (or whatever the source is), with the parent's credentials to sign the call."""
         from stsenv import providers, terminal
-        from stsenv.testpoint import pause
 
         signer = self.refresh_parent(source.parent)
-        terminal.debug(f"calling STS for {source.profile} ({source.kind})")
-        pause("before-sts")
-        fresh = providers.fetch(source, signer, self)
-        pause("after-sts")
-        return fresh
+        terminal.debug(f"calling STS for {source.profile} ({source.kind.name})")
+        return providers.fetch(source, signer, self.options)
 
     def _store(self, source, fresh):
         """Write the new entry. Credentials in hand are handed out even when the cache cannot take them
         (a full disk): one warning, and the next process calls STS again."""
         from stsenv import terminal
-        from stsenv.testpoint import pause
 
         try:
             self.cache.write(source, fresh)
@@ -142,7 +141,6 @@ class Broker:
                 self._told_uncached = True
                 terminal.tell(f"stsenv: {error}; the new credentials are used without being cached, so the next run asks STS again")
             return
-        pause("after-replace")
         self.cache.forget_failure(source)
 
     def _record_failure(self, source, error):
@@ -203,7 +201,7 @@ class Broker:
         if not parent.cacheable:
             from stsenv import providers
 
-            return providers.fetch(parent, None, self)
+            return providers.fetch(parent, None, self.options)
         found = self.cache.read(parent)
         if found is not None and found.remaining() > SIGNING_MARGIN:
             return found
@@ -226,34 +224,50 @@ def _file_version(path):
     return info.st_ino, info.st_mtime_ns, info.st_size
 
 
-def lock_timeouts(environ):
-    """(plain, mfa) lock wait limits from STSENV_LOCK_TIMEOUT and STSENV_MFA_LOCK_TIMEOUT.
+def wait_for(lock, timeouts, answered):
+    """Wait until `lock` is ours (None), or until `answered()` gives what its holder made meanwhile (returned).
 
-    The MFA limit applies while the holder waits for a person to type a code, and is never shorter.
+    `timeouts` is (plain, mfa): how long to wait for a holder that refreshes, and for one that asks a person
+    for an MFA code; past it, LockTimeout. Whom we wait for is said on the terminal; while we wait for a
+    person, the locks this process holds say so too, so that its own waiters wait as long.
     """
-    plain = _seconds(environ, "STSENV_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
-    return plain, max(plain, _seconds(environ, "STSENV_MFA_LOCK_TIMEOUT", DEFAULT_MFA_LOCK_TIMEOUT))
+    from stsenv import terminal
+    from stsenv.lock import describe, tell_waiters
 
-
-def _seconds(environ, name, default):
-    raw = environ.get(name)
-    if raw is None:
-        return default
-    return finite_seconds(name, raw)
-
-
-def finite_seconds(name, raw):
-    """The number of seconds in setting `name`; ConfigError for anything but a finite positive number up to
-    LONGEST_WAIT (inf, 1e999 or nan would wait forever)."""
+    plain_timeout, mfa_timeout = timeouts
+    started = time.monotonic()
+    next_look = started + HOLDER_SECONDS
+    said = None
+    behind_a_person = False
     try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1
-    if not 0 < seconds <= LONGEST_WAIT:
-        from stsenv.oneline import quoted
-
-        raise ConfigError(f"{name}={quoted(raw)} must be a finite positive number of seconds, at most {LONGEST_WAIT}")
-    return seconds
+        while True:
+            found = answered()  # first: a waiter whose answer is there need not take the lock to read it
+            if found is not None:
+                return found
+            if lock.try_acquire():
+                return None
+            now = time.monotonic()
+            if now >= next_look:
+                next_look = now + HOLDER_SECONDS
+                holder = lock.holder()
+                asking = holder.get("asking_for_mfa", False)
+                if asking != behind_a_person:
+                    behind_a_person = asking
+                    tell_waiters(asking_for_mfa=asking)
+                waited = now - started
+                if waited >= (mfa_timeout if asking else plain_timeout):
+                    raise LockTimeout(
+                        f"gave up after {waited:.0f}s waiting for {describe(holder)}",
+                        "set STSENV_LOCK_TIMEOUT to wait longer, or end that process",
+                    )
+                message = f"stsenv: waiting for {describe(holder)}"
+                if message != said and (asking or waited >= SAY_AFTER_SECONDS):
+                    terminal.tell(message)
+                    said = message
+            time.sleep(POLL_SECONDS)
+    finally:
+        if behind_a_person:
+            tell_waiters(asking_for_mfa=False)
 
 
 def _validate_chain(source):

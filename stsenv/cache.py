@@ -160,18 +160,16 @@ class CredentialCache:
         import json
         import tempfile
 
-        from stsenv.testpoint import pause
-
         entry = {
             "version": ENTRY_VERSION,
             "key": source.cache_key(),
             "profile": source.profile,
-            "kind": source.kind,
+            "kind": source.kind.name,
             "AccessKeyId": credentials.access_key_id,
             "SecretAccessKey": credentials.secret_access_key,
             "SessionToken": credentials.session_token,
-            "Expiration": credentials.expiration,
-            "Expires": credentials.expires,
+            "Expiration": credentials.expiry_iso,
+            "Expires": credentials.expiry_epoch,
             "Arn": credentials.arn,
             "Account": credentials.account,
             "Written": int(time.time()),
@@ -186,13 +184,9 @@ class CredentialCache:
             fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
             text = json.dumps(entry, indent=1)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text[: len(text) // 2])
-                handle.flush()
-                pause("write-half")
-                handle.write(text[len(text) // 2 :])
+                handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            pause("before-replace")
             os.replace(temporary, path)
         except OSError as error:
             _remove_quietly(temporary)
@@ -297,12 +291,12 @@ class CredentialCache:
                 found.append((path, entry))
         return found
 
-    def lock(self, source, purpose, tell, timeout, answered=None):
-        """The per-key lock that makes refresh single-flight (see stsenv.lock)."""
+    def lock(self, source, purpose):
+        """The per-key lock that makes refresh single-flight (stsenv.lock), not yet taken."""
         from stsenv.lock import KeyLock
 
         self.ensure_directory()
-        return KeyLock(self.path(source)[: -len(".json")], purpose, tell, timeout, answered)
+        return KeyLock(self.path(source)[: -len(".json")], purpose)
 
 
 def _ownership_problem(info, is_kind=stat.S_ISREG):

@@ -22,7 +22,7 @@ def _key_of(line):
     stripped = line.strip()
     if not stripped or stripped[0] in "#;[" or line[:1].isspace():
         return None
-    cut = inifile._delimiter_at(stripped)
+    cut = inifile.delimiter_at(stripped)
     return stripped[:cut].strip().lower() if cut > 0 else None
 
 

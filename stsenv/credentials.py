@@ -28,14 +28,14 @@ def required_remaining(duration):
 class Credentials:
     """Keys, an optional session token and expiry, and the identity they act as (when known)."""
 
-    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiration", "expires", "arn", "account", "retry_after")
+    __slots__ = ("access_key_id", "secret_access_key", "session_token", "expiry_epoch", "expiry_iso", "arn", "account", "retry_after")
 
-    def __init__(self, access_key_id, secret_access_key, session_token=None, expires=None, arn=None, account=None, retry_after=None):
+    def __init__(self, access_key_id, secret_access_key, session_token=None, expiry_epoch=None, arn=None, account=None, retry_after=None):
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
         self.session_token = session_token
-        self.expires = expires
-        self.expiration = iso_utc(expires) if expires is not None else None
+        self.expiry_epoch = expiry_epoch  # whole seconds since the epoch; None for long-lived keys
+        self.expiry_iso = iso_utc(expiry_epoch) if expiry_epoch is not None else None
         self.arn = arn
         self.account = account
         # Set on a cached entry whose refresh failed: until this time, stsenv hands it out without asking STS again.
@@ -44,9 +44,9 @@ class Credentials:
 
     def remaining(self, now=None):
         """Seconds until expiry (infinite for long-lived keys)."""
-        if self.expires is None:
+        if self.expiry_epoch is None:
             return float("inf")
-        return self.expires - (time.time() if now is None else now)
+        return self.expiry_epoch - (time.time() if now is None else now)
 
     @property
     def identity(self):
@@ -58,12 +58,12 @@ class Credentials:
         output = {"Version": 1, "AccessKeyId": self.access_key_id, "SecretAccessKey": self.secret_access_key}
         if self.session_token:
             output["SessionToken"] = self.session_token
-        if self.expiration:
-            output["Expiration"] = self.expiration
+        if self.expiry_iso:
+            output["Expiration"] = self.expiry_iso
         return output
 
     def __repr__(self):  # never shows the secret or the token
-        return f"Credentials({self.access_key_id!r}, expires={self.expiration!r}, arn={self.arn!r})"
+        return f"Credentials({self.access_key_id!r}, expires={self.expiry_iso!r}, arn={self.arn!r})"
 
 
 def iso_utc(epoch):

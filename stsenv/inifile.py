@@ -36,7 +36,7 @@ def parse(text, path):
             continue
         if current is None:
             raise ConfigError(f"{path}, line {number}: a setting before any [section] header")
-        cut = _delimiter_at(stripped)
+        cut = delimiter_at(stripped)
         if cut <= 0:
             raise ConfigError(f"{path}, line {number}: expected `key = value` or a [section] header")
         name = stripped[:cut].strip().lower()
@@ -58,13 +58,13 @@ def nested(value):
     """The `key = value` lines of a nested value (botocore's `_parse_nested`)."""
     result = {}
     for line in value.splitlines():
-        cut = _delimiter_at(line)
+        cut = delimiter_at(line)
         if cut > 0:
             result[line[:cut].strip().lower()] = line[cut + 1 :].strip()
     return result
 
 
-def _delimiter_at(line):
+def delimiter_at(line):
     """Index of the first `=` or `:`, the way configparser splits an option line, or -1."""
     positions = [i for i in (line.find("="), line.find(":")) if i >= 0]
     return min(positions) if positions else -1

@@ -1,137 +1,105 @@
-"""Sources for the profile kinds beyond keys and roles: web identity, SAML, federation and assume-root.
+"""The kinds of credentials stsenv knows: one row each, and every other module reads its facts from here.
 
-config.resolve hands a profile here when it names one of them. `stsenv serve` of such a profile resolves
-it on the warm path too, so this module imports nothing heavy (no boto3, json or re); checking the
-values against AWS's limits waits for the cold path (stsenv.validate).
+A row says which settings mark a profile as that kind, which provider module (stsenv/providers/) fetches
+its credentials, the STS operation and its duration range and default, whether stsenv caches the result,
+whether the result is a role session (a role assumed with it is role chaining, limited to one hour), and
+what `stsenv ls` calls it. The builder that turns a profile of the kind into a Source is registered for
+the row in stsenv.resolution. Adding a kind is one row here, one provider module and one builder.
+
+Plain data read on the warm path: no imports.
 """
 
-import os
 
-from stsenv.config import DEFAULT_ROLE_DURATION, default_session_name
-from stsenv.errors import ConfigError
-from stsenv.source import Source
+class Kind:
+    """One kind of credentials; rows are compared by identity (`source.kind is kinds.ASSUME_ROLE`)."""
 
-DEFAULT_FEDERATION_DURATION = 3600  # AWS's default is 12 hours; a federated session handed out is better short
-ASSUME_ROOT_MAX_DURATION = 900
-# The setting that makes a profile each kind (read with config.value: `stsenv_X` or `X`).
-MARKERS = {
-    "web_identity_token_file": "web-identity",
-    "saml_role_arn": "saml",
-    "federation_name": "federation",
-    "target_principal": "assume-root",
-}
+    __slots__ = ("name", "markers", "uses", "provider", "label", "api", "durations", "default_duration", "cached", "role_session")
 
+    def __init__(self, name, *, provider, label, markers=(), uses=(), api=None, durations=None, default_duration=None, cached=True, role_session=False):
+        self.name = name  # in cache keys and cache entries: never change a kind's name
+        self.markers = markers  # settings (read with or without the stsenv_ prefix) that make a profile this kind
+        self.uses = uses  # settings that mark another kind but are this kind's own parameters beside its markers
+        self.provider = provider  # module of stsenv.providers with fetch(source, signer, options)
+        self.label = label
+        self.api = api  # the STS (or other AWS) operation that issues the credentials
+        self.durations = durations  # (shortest, longest) seconds AWS allows, or None: not ours to choose
+        self.default_duration = default_duration
+        self.cached = cached  # False: long-lived, or another tool's to cache
+        self.role_session = role_session
 
-def resolve(config, name, section, seen):
-    """The Source of a profile that names one of MARKERS; ConfigError when it names two kinds."""
-    kinds = [kind for key, kind in MARKERS.items() if config.value(section, key)]
-    if kinds != ["web-identity"] and config.value(section, "role_arn"):
-        kinds.append("role")  # role_arn beside a web identity token file is botocore's web identity profile
-    if len(kinds) > 1:
-        raise ConfigError(f"profile {name!r} has settings of more than one kind ({', '.join(kinds)})", "keep one kind per profile")
-    return _BUILDERS[kinds[0]](config, name, section, seen)
+    def marked_by(self, value):
+        """Whether a profile is this kind; `value(key)` reads one of its settings (None when unset)."""
+        return any(value(key) for key in self.markers)
 
-
-def web_identity(config, name, section, seen=()):
-    """`web_identity_token_file` + `role_arn`, or AWS_WEB_IDENTITY_TOKEN_FILE/AWS_ROLE_ARN for what the profile lacks."""
-    environ = config.environ
-    token_file = config.value(section, "web_identity_token_file") or environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
-    role_arn = config.value(section, "role_arn") or environ.get("AWS_ROLE_ARN")
-    if not role_arn:
-        raise ConfigError(f"profile {name!r} has a web identity token file but no role", "add role_arn, or set AWS_ROLE_ARN")
-    params = {
-        "role_arn": role_arn,
-        "token_file": os.path.abspath(os.path.expanduser(token_file)),
-        "session_name": config.value(section, "role_session_name")
-        or environ.get("AWS_ROLE_SESSION_NAME")
-        or default_session_name(),
-        "duration": config.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
-        **config.sts_endpoint(section),
-    }
-    return Source("web-identity", name, params)
+    def __repr__(self):
+        return f"<kind {self.name}>"
 
 
-def saml(config, name, section, seen):
-    """`stsenv_saml_role_arn` + `stsenv_saml_principal_arn`; the assertion comes at refresh time."""
-    params = {
-        "role_arn": config.value(section, "saml_role_arn"),
-        "principal_arn": _required(config, name, section, "saml_principal_arn", "the ARN of the SAML provider in IAM"),
-        "duration": config.int_value(name, section, "duration_seconds", DEFAULT_ROLE_DURATION, 900, 43200),
-        **config.sts_endpoint(section),
-    }
-    return Source("saml", name, params, private={"assertion_process": config.value(section, "saml_assertion_process")})
+STATIC = Kind("static", markers=("aws_access_key_id",), provider="static", label="static", cached=False)
+ENVIRONMENT = Kind("environment", provider="static", label="environment", cached=False)
+PROCESS = Kind("process", markers=("credential_process",), provider="process", label="credential_process", cached=False)
+ASSUME_ROLE = Kind(
+    "assume-role",
+    markers=("role_arn",),
+    provider="assume_role",
+    label="role",
+    api="AssumeRole",
+    durations=(900, 43200),
+    default_duration=3600,
+    role_session=True,
+)
+MFA_SESSION = Kind(
+    "mfa-session",
+    provider="session_token",
+    label="MFA source",
+    api="GetSessionToken",
+    durations=(900, 129600),
+    default_duration=43200,
+)
+WEB_IDENTITY = Kind(
+    "web-identity",
+    markers=("web_identity_token_file",),
+    uses=("role_arn",),  # botocore's web identity profile: the token file and the role it is for
+    provider="web_identity",
+    label="web identity",
+    api="AssumeRoleWithWebIdentity",
+    durations=(900, 43200),
+    default_duration=3600,
+    role_session=True,
+)
+SAML = Kind(
+    "saml",
+    markers=("saml_role_arn",),
+    provider="saml",
+    label="SAML",
+    api="AssumeRoleWithSAML",
+    durations=(900, 43200),
+    default_duration=3600,
+    role_session=True,
+)
+FEDERATION = Kind(
+    "federation",
+    markers=("federation_name",),
+    provider="federation",
+    label="federation",
+    api="GetFederationToken",
+    durations=(900, 129600),
+    default_duration=3600,  # AWS's default is 12 hours; a federated session handed out is better short
+)
+ASSUME_ROOT = Kind(
+    "assume-root",
+    markers=("target_principal",),
+    provider="assume_root",
+    label="assume-root",
+    api="AssumeRoot",
+    durations=(0, 900),
+    default_duration=900,
+)
 
-
-def federation(config, name, section, seen):
-    """`stsenv_federation_name` with a source of long-lived IAM user keys; policy and tags optional."""
-    signer = config._role_signer(name, section, seen, None)
-    if signer.kind == "mfa-session":
-        signer = signer.parent  # AWS refuses GetFederationToken with session credentials, MFA or not: use the keys
-    if signer.kind not in ("static", "environment") or signer.private.get("session_token"):
-        raise ConfigError(
-            f"profile {name!r}: GetFederationToken needs long-lived IAM user keys, and {signer.profile!r} holds session credentials",
-            "source it from a profile with aws_access_key_id and aws_secret_access_key",
-        )
-    params = {
-        "name": config.value(section, "federation_name"),
-        "duration": config.int_value(name, section, "duration_seconds", DEFAULT_FEDERATION_DURATION, 900, 129600),
-        **session_settings(config, name, section),
-        **config.sts_endpoint(section),
-    }
-    return Source("federation", name, params, signer)
-
-
-def assume_root(config, name, section, seen):
-    """`stsenv_target_principal` + `stsenv_task_policy_arn`, signed by the management account's credentials."""
-    params = {
-        "target_principal": config.value(section, "target_principal"),
-        "task_policy_arn": _required(config, name, section, "task_policy_arn", "a policy under arn:aws:iam::aws:policy/root-task/"),
-        "duration": config.int_value(name, section, "duration_seconds", ASSUME_ROOT_MAX_DURATION, 0, ASSUME_ROOT_MAX_DURATION),
-        **config.sts_endpoint(section),
-    }
-    return Source("assume-root", name, params, config._role_signer(name, section, seen, None))
-
-
-def session_settings(config, name, section):
-    """The optional session policy (its text, so that an edit makes a new cache key), managed policies,
-    tags and source identity of a role or federation profile."""
-    settings = {
-        "policy": config.value(section, "policy"),  # inline JSON, on one line
-        "policy_arns": config.value(section, "policy_arns"),
-        "tags": config.value(section, "tags"),
-        "source_identity": config.value(section, "source_identity"),
-    }
-    policy_file = config.value(section, "policy_file")
-    if policy_file and settings["policy"]:
-        raise ConfigError(f"profile {name!r} sets both stsenv_policy and stsenv_policy_file; keep one")
-    if policy_file:
-        settings["policy"] = read_policy(policy_file, f"stsenv_policy_file of profile {name!r}")
-    return {key: value for key, value in settings.items() if value}
-
-
-def read_policy(path, what):
-    from stsenv.oneline import oneline
-
-    path = os.path.expanduser(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(1 << 20)
-    except OSError as error:
-        raise ConfigError(f"{what}: cannot read {oneline(path)}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{what}: {oneline(path)} is not UTF-8 text") from None
-
-
-def _required(config, name, section, key, meaning):
-    found = config.value(section, key)
-    if not found:
-        raise ConfigError(f"profile {name!r} needs stsenv_{key} ({meaning})")
-    return found
-
-
-_BUILDERS = {
-    "web-identity": web_identity,
-    "saml": saml,
-    "federation": federation,
-    "assume-root": assume_root,
-}
+KINDS = (STATIC, ENVIRONMENT, PROCESS, ASSUME_ROLE, MFA_SESSION, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
+# The kinds a profile names with its settings: at most one per profile. A profile that names none gets the
+# credentials it holds (OWN_CREDENTIALS: keys first, as botocore reads them, then a credential_process).
+NAMED_KINDS = (ASSUME_ROLE, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
+OWN_CREDENTIALS = (STATIC, PROCESS)
+# Settings that give a profile credentials of some kind; a profile with none of them holds settings only.
+CREDENTIAL_SETTINGS = tuple(dict.fromkeys(key for kind in KINDS for key in kind.markers)) + ("source_profile", "credential_source")

@@ -16,11 +16,11 @@ TERMINAL_TRIES = 3
 COMMAND_TIMEOUT = 120
 
 
-def with_code(source, serial, broker, call):
+def with_code(source, serial, options, call):
     """`call(code)` with a code for `serial`; a code typed at the terminal and refused by AWS is asked again."""
     attempt = 1
     while True:
-        origin, code = _code(source, serial, broker, attempt)
+        origin, code = _code(source, serial, options, attempt)
         try:
             return call(code)
         except AwsError as error:
@@ -34,10 +34,10 @@ def _is_mfa_refusal(error):
     return error.code == "AccessDenied" and "MultiFactorAuthentication" in error.message
 
 
-def _code(source, serial, broker, attempt):
+def _code(source, serial, options, attempt):
     """(origin, code) from the first source of codes that is configured."""
     settings = source.private
-    given = broker.options.token_code
+    given = options.token_code
     if given == "-":  # from stdin: a code on the command line is visible to other users in `ps`
         return "option", _checked(sys.stdin.readline(), "--token-code - (stdin)")
     if given:
@@ -48,12 +48,12 @@ def _code(source, serial, broker, attempt):
         return "totp", _totp(_run(settings["mfa_totp_secret_process"], "stsenv_mfa_totp_secret_process"))
     if settings.get("mfa_totp_secret_file"):
         return "totp", _totp(_read_secret_file(settings["mfa_totp_secret_file"]))
-    return "terminal", _ask(source, serial, broker, attempt)
+    return "terminal", _ask(source, serial, options, attempt)
 
 
-def _ask(source, serial, broker, attempt):
+def _ask(source, serial, options, attempt):
     profile = source.profile
-    if not broker.options.interactive:
+    if not options.interactive:
         raise MfaUnavailable(
             f"profile {profile!r} needs an MFA code for {serial}, and this run may not ask for one",
             f"run `stsenv login {profile}` in a terminal",

@@ -1,15 +1,13 @@
 """`Source`: the plain description of how one profile's credentials are obtained.
 
-config.py builds it from the AWS config files; the warm path needs nothing else to find the cache
-entry, and the cold path hands it to the provider module named by its kind. It holds no boto3 objects.
+stsenv.resolution builds it from the AWS config files; the warm path needs nothing else to find the cache
+entry, and the cold path hands it to the provider module its kind names (stsenv.kinds). It holds no boto3
+objects.
 """
-
-# Kinds whose credentials are long-lived or owned by another tool: never cached by stsenv.
-UNCACHED_KINDS = frozenset({"static", "environment", "process"})
 
 
 class Source:
-    """One step of a credential chain: `kind` of STS operation, its `params`, and the `parent` that signs it.
+    """One step of a credential chain: its `kind` (a row of stsenv.kinds), its `params`, and the `parent` that signs it.
 
     `params` are everything that decides which credentials come back and is safe to write to the
     cache (no secret); `private` carries the rest (long-lived keys, how to get an MFA code): never part of a key or message.
@@ -26,13 +24,13 @@ class Source:
 
     @property
     def cacheable(self):
-        return self.kind not in UNCACHED_KINDS
+        return self.kind.cached
 
     def cache_key(self):
         """Canonical text naming these credentials: the kind, the params, and the chain that signs them."""
         parent = self.parent.cache_key() if self.parent is not None else ""
         params = ",".join(f"{name}={self.params[name]!r}" for name in sorted(self.params))
-        return f"{self.kind}({params})<-[{parent}]"
+        return f"{self.kind.name}({params})<-[{parent}]"
 
     def chain(self):
         """This source and every parent, outermost first."""
@@ -42,4 +40,4 @@ class Source:
             node = node.parent
 
     def __repr__(self):  # never shows secrets
-        return f"Source({self.kind!r}, profile={self.profile!r}, params={self.params!r}, parent={self.parent!r})"
+        return f"Source({self.kind.name!r}, profile={self.profile!r}, params={self.params!r}, parent={self.parent!r})"

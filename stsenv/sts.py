@@ -1,7 +1,8 @@
-"""The only module that imports boto3: one function per STS operation, AWS's refusals turned into one line.
+"""The only module that imports boto3 for STS: one function per STS operation, AWS's refusals turned into
+one line.
 
-Every call goes to the endpoint the profile decided (config.sts_endpoint), signed with the credentials
-given, never with whatever botocore would find in the environment.
+Every call goes to the endpoint the profile decided (stsenv.endpoints.Endpoint), signed with the credentials
+given, never with whatever botocore would find in the environment or the user's config files.
 """
 
 import os
@@ -19,24 +20,20 @@ from stsenv import answers
 from stsenv.errors import AwsError
 from stsenv.oneline import oneline
 
-
-def _read_timeout(default=10):
-    """Seconds to wait for STS to answer one attempt: STSENV_STS_READ_TIMEOUT, else `default`."""
-    from stsenv.broker import finite_seconds
-
-    raw = os.environ.get("STSENV_STS_READ_TIMEOUT")
-    return default if raw is None else finite_seconds("STSENV_STS_READ_TIMEOUT", raw)
-
-
 ATTEMPTS = 3  # with 5 s to connect and 10 s to answer, all attempts end well inside the 60 s lock wait
-# Throttling, 5xx, timeouts and refused connections are retried by botocore's standard mode: ATTEMPTS in
-# all (`max_attempts` would count retries only, one attempt more), with its jittered backoff between them.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-    connect_timeout=5,
-    read_timeout=_read_timeout(),
-    user_agent_extra="stsenv",
-)
+CONNECT_TIMEOUT = 5
+
+
+def client_config(read_timeout):
+    """Throttling, 5xx, timeouts and refused connections are retried by botocore's standard mode: ATTEMPTS in
+    all (`max_attempts` would count retries only, one attempt more), with its jittered backoff between them."""
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=read_timeout,
+        user_agent_extra="stsenv",
+    )
+
 
 HINTS = {
     "AccessDenied": "check the role's trust policy and the permissions of the credentials that sign the call",
@@ -90,13 +87,19 @@ class _ParserFactory(ResponseParserFactory):
         return parser
 
 
-def _client(signer, call):
-    # stsenv has already read the config files; botocore reading them again would only add ways to fail
-    # (AWS_PROFILE naming the very profile being served, a file botocore cannot parse).
+def isolated_session():
+    """A botocore session that reads no config or credentials file: stsenv has already read them, and
+    botocore reading them again would only add ways to fail (AWS_PROFILE naming the very profile being
+    served, a file botocore cannot parse)."""
     session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.set_config_variable("config_file", os.devnull)
     session.set_config_variable("credentials_file", os.devnull)
     session.register_component("response_parser_factory", _ParserFactory())
+    return session
+
+
+def _client(signer, endpoint):
+    session = isolated_session()
     kwargs = {}
     if signer is None:  # AssumeRoleWithWebIdentity and WithSAML are unsigned: look for no credentials anywhere
         session.register_component("credential_provider", CredentialResolver(providers=[]))
@@ -107,25 +110,25 @@ def _client(signer, call):
             "aws_session_token": signer.session_token,
         }
     return boto3.session.Session(botocore_session=session).client(
-        "sts", region_name=call["region"], endpoint_url=call["endpoint"], config=CLIENT_CONFIG, **kwargs
+        "sts", region_name=endpoint.region, endpoint_url=endpoint.url, config=client_config(endpoint.read_timeout), **kwargs
     )
 
 
 def call(operation, signer, endpoint, **parameters):
     """Run one STS operation (`operation` is the boto3 method name); AwsError with a hint on any failure.
 
-    `endpoint` is {"endpoint": url, "region": signing region}. Parameters that are None are left out.
+    `endpoint` is a stsenv.endpoints.Endpoint. Parameters that are None are left out.
     """
     parameters = {name: value for name, value in parameters.items() if value is not None}
     action = action_of(operation)
-    where = oneline(endpoint["endpoint"])
+    where = oneline(endpoint.url)
     try:
         return getattr(_client(signer, endpoint), operation)(**parameters)
     except ClientError as error:
         raise _refusal(action, error) from None
     except ReadTimeoutError:
         raise AwsError(
-            f"{action}: STS at {where} did not answer within {CLIENT_CONFIG.read_timeout:g}s ({ATTEMPTS} attempts)",
+            f"{action}: STS at {where} did not answer within {endpoint.read_timeout:g}s ({ATTEMPTS} attempts)",
             "check the network, endpoint_url and region; STSENV_STS_READ_TIMEOUT waits longer",
         ) from None
     except BotoConnectionError as error:

@@ -1,26 +1,18 @@
 """AWS's limits on STS parameters, checked before any call so that a mistake is one clear line, exit 2.
 
-The limits are the seeds' (durations per operation, 900 s for AssumeRoot)
-and the STS API model's (lengths and patterns of names, ARNs, ids, policies, tags). Every problem of a
-request is reported, one `stsenv:` line each. Imported by providers on the cold path only.
+Durations are each kind's range (stsenv.kinds); the rest is the STS API model's (lengths and patterns of
+names, ARNs, ids, policies, tags). Every problem of a request is reported, one `stsenv:` line each.
+Imported on the cold path only.
 """
 
 import json
 import re
 
+from stsenv import kinds
 from stsenv.config import ADHOC_PREFIX
 from stsenv.errors import ConfigError
 from stsenv.oneline import quoted
 
-# (low, high) seconds per operation (STS API model; the seeds: 12 h for roles, 36 h for sessions, 900 s for root).
-DURATIONS = {
-    "assume-role": (900, 43200),
-    "web-identity": (900, 43200),
-    "saml": (900, 43200),
-    "mfa-session": (900, 129600),
-    "federation": (900, 129600),
-    "assume-root": (0, 900),
-}
 POLICY_MAX_CHARS = 2048
 POLICY_ARNS_MAX = 10
 TAGS_MAX = 50
@@ -92,7 +84,7 @@ def source(node):
 
 
 def _origin(node, param):
-    config_key, flag = (_SAML_ORIGINS if node.kind == "saml" else {}).get(param) or _ORIGINS[param]
+    config_key, flag = (_SAML_ORIGINS if node.kind is kinds.SAML else {}).get(param) or _ORIGINS[param]
     if node.profile.startswith(ADHOC_PREFIX):  # made from flags (stsenv.adhoc): name the flag
         return flag
     return f"{config_key} of profile {node.profile!r}"
@@ -102,10 +94,9 @@ def _origin(node, param):
 
 
 def duration(value, node):
-    low, high = DURATIONS.get(node.kind, (900, 43200))
+    low, high = node.kind.durations
     if not isinstance(value, int) or not low <= value <= high:
-        what = {"assume-root": "AssumeRoot", "mfa-session": "GetSessionToken", "federation": "GetFederationToken"}
-        operation = what.get(node.kind, "a role session")
+        operation = "a role session" if node.kind.role_session else node.kind.api
         return f"{value} seconds is outside {low} to {high}, the range AWS allows for {operation}"
     return None  # the 1 hour limit of role chaining is config's to say, when it resolves the chain
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from stsenv.cache import CredentialCache
 from stsenv.config import AwsConfig
 from stsenv.credentials import iso_utc
+from stsenv.resolution import resolve
 
 
 # Every run() of the suite, for test_reliability_secrets.py's last test: (argv, stdout, stderr, secrets
@@ -73,8 +74,13 @@ def one_line(result, code):
     return lines[0]
 
 
+# On the PYTHONPATH of a paused process: its sitecustomize.py wraps stsenv's functions at the pause points.
+PAUSE_POINTS = str(Path(__file__).parent / "pausepoints")
+
+
 class Paused:
-    """`stsenv ARGS` run with STSENV_TEST_PAUSE_AT=point, returned once it says it is paused there."""
+    """`stsenv ARGS` run with STSENV_TEST_PAUSE_AT=point (tests/pausepoints/sitecustomize.py), returned once
+    it says it is paused there."""
 
     def __init__(self, home, point, *args, env=None, timeout=60):
         self.point = point
@@ -82,7 +88,7 @@ class Paused:
             ["stsenv", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**home.env, **(env or {}), "STSENV_TEST_PAUSE_AT": point},
+            env={**home.env, **(env or {}), "STSENV_TEST_PAUSE_AT": point, "PYTHONPATH": PAUSE_POINTS},
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -107,7 +113,7 @@ class Paused:
 
 
 def source_of(home, profile="prod"):
-    return AwsConfig(home.env).resolve(profile)
+    return resolve(AwsConfig(home.env), profile)
 
 
 def entry_path(home, profile="prod"):

@@ -33,7 +33,7 @@ FORBIDDEN = {
 }
 # Modules outside stsenv the warm path may load, each with why it is cheap enough.
 ALLOWED_OUTSIDE_STSENV = {
-    "atexit": "a built-in module: entry.run() runs the atexit callbacks before skipping the teardown",
+    "atexit": "a built-in module: main.run() runs the atexit callbacks before skipping the teardown",
     "pwd": "a built-in module (about 0.04 ms): the default session name is the passwd entry of the uid, not $USER",
 }
 
@@ -66,7 +66,7 @@ def warm_run(home, *args):
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout == cold.stdout, "the second run must be served from the cache"
     loaded = imported_modules(warm.stderr)
-    assert "stsenv.entry" in loaded, "PYTHONPROFILEIMPORTTIME listed nothing: is this CPython?"
+    assert "stsenv.main" in loaded, "PYTHONPROFILEIMPORTTIME listed nothing: is this CPython?"
     return loaded - interpreter_floor(home)
 
 
@@ -97,7 +97,7 @@ def test_console_script_is_the_light_one(world, home):
     with open(script, encoding="utf-8") as handle:
         text = handle.read()
     code = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    assert code == ["from stsenv.entry import run", "run()"], code
+    assert code == ["from stsenv.main import run", "run()"], code
 
 
 def test_python_dash_m_serves_the_same(world, home):

@@ -399,11 +399,11 @@ def test_the_answer_checker_returns_sound_credentials_or_one_line(fields, durati
     event("accepted")
     for value in (credentials.access_key_id, credentials.secret_access_key, credentials.session_token, credentials.arn):
         assert value is None or (value.isascii() and value.isprintable() and " " not in value)
-    if credentials.expires is not None:
+    if credentials.expiry_epoch is not None:
         now = time.time()
-        assert credentials.expires > now - 5
+        assert credentials.expiry_epoch > now - 5
         if duration is not None:
-            assert credentials.expires <= latest_expiry(now, duration), "never more than the cache reader accepts"
+            assert credentials.expiry_epoch <= latest_expiry(now, duration), "never more than the cache reader accepts"
     elif not long_lived:
         raise AssertionError("STS credentials always expire")
 

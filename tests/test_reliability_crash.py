@@ -1,8 +1,8 @@
 """Crash safety: a refresher killed with SIGKILL at any point leaves the cache readable (the old entry or the
 new one, never half of one) and the lock free for the next process.
 
-Named points come from stsenv/testpoint.py (STSENV_TEST_PAUSE_AT): the process stops there and the test
-kills it. The random test kills writers at random moments while other threads and processes read.
+Named points come from tests/pausepoints/sitecustomize.py (STSENV_TEST_PAUSE_AT, through reliakit.Paused):
+the process stops there and the test kills it. The random test kills writers at random moments while other threads and processes read.
 """
 
 import fcntl
@@ -12,8 +12,11 @@ import random
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 
+import stsenv
 from reliakit import Paused, entry_path, lock_path, run, served, set_remaining, source_of, start
 from stsenv.cache import CredentialCache
 
@@ -170,15 +173,13 @@ def test_stale_entry_with_sts_down_after_a_crash_is_still_served(world, home, st
     assert "still using the cached credentials" in result.stderr
 
 
-def test_pause_hook_is_off_the_warm_path(world, home, sts):
-    """stsenv/testpoint.py is imported only on a refresh, and does nothing unless the variable is set."""
-    import subprocess
-    import sys
-
+def test_the_package_holds_no_test_hook(world, home, sts):
+    """The pause points live in the tests (tests/pausepoints): no module of stsenv reads a test variable, and
+    STSENV_TEST_PAUSE_AT set by a user changes nothing."""
+    package = Path(stsenv.__file__).parent
+    assert [path.name for path in package.rglob("*.py") if "STSENV_TEST_" in path.read_text()] == []
     served(run(home, "serve", "prod"))
-    warm = subprocess.run([sys.executable, "-X", "importtime", "-m", "stsenv", "serve", "prod"], capture_output=True, text=True, env=home.env)
-    assert warm.returncode == 0
-    assert "stsenv.testpoint" not in warm.stderr and "stsenv.cache" in warm.stderr
     set_remaining(entry_path(home), INSIDE_WINDOW)
-    cold = run(home, "serve", "prod", env={"STSENV_TEST_PAUSE_AT": "nowhere"})
+    cold = run(home, "serve", "prod", env={"STSENV_TEST_PAUSE_AT": "before-sts"})
     assert served(cold) and cold.stderr == ""
+    assert sts.calls("AssumeRole") == 2

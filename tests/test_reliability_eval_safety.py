@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reliakit import run
-from stsenv import render
+from stsenv import exports
 from stsenv.config import PROFILE_NAME_CHARS
 from stsenv.credentials import Credentials
 from stsenv.errors import ConfigError
@@ -77,9 +77,9 @@ def test_blocks_set_exactly_the_intended_values_in_every_shell(canary, data):
         "key", "secret", "token", "profile", "arn", "region", "previous"
     ))
     credentials = Credentials(key or "K", secret or "S", token or None, data.draw(st.integers(0, 2**33)), arn or None)
-    values, unset = render.environment(credentials, profile or "p", region or None, previous or None)
+    values, unset = exports.environment(credentials, profile or "p", region or None, previous or None)
     for shell in SHELLS:
-        block = render.block(values, unset, shell)
+        block = exports.block(values, unset, shell)
         env = evaluate(shell, block, base_env(), scratch)
         added = {name: value for name, value in env.items() if name in values or name in LEFTOVERS or name.startswith(("AWS_", "STSENV_"))}
         assert added == values, (shell, block)
@@ -90,18 +90,18 @@ def test_blocks_set_exactly_the_intended_values_in_every_shell(canary, data):
 @given(value=st.tuples(st.text(max_size=10), st.text(max_size=10)).map(lambda parts: parts[0] + "\0" + parts[1]))
 def test_a_nul_byte_is_refused_never_printed(value):
     with pytest.raises(ConfigError):
-        render.block({"STSENV_PROFILE": value}, [], "bash")
+        exports.block({"STSENV_PROFILE": value}, [], "bash")
     with pytest.raises(ConfigError):
-        render.block({"STSENV_PROFILE": value}, [], "fish")
+        exports.block({"STSENV_PROFILE": value}, [], "fish")
 
 
 @given(name=st.text(min_size=1, max_size=20).filter(lambda n: not n.isidentifier() or not n.isascii()))
 @settings(max_examples=60, deadline=None)
 def test_invalid_variable_names_are_refused(name):
     with pytest.raises(ConfigError):
-        render.block({name: "x"}, [], "bash")
+        exports.block({name: "x"}, [], "bash")
     with pytest.raises(ConfigError):
-        render.block({}, [name], "fish")
+        exports.block({}, [name], "fish")
 
 
 # ---- end to end: `stsenv use` with hostile but valid profile names -----------------------------------

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from reliakit import one_line, run
 from stsenv import redact
-from stsenv.entry import _report
+from stsenv.main import _report
 from stsenv.errors import StsenvError
 from stsenv.oneline import LINE_MAX, PIECE_MAX, oneline, quoted
 

@@ -17,7 +17,7 @@ import pyotp
 import pytest
 
 from reliakit import Paused, entry_path, files_under, run, set_remaining
-from stsenv import entry, redact
+from stsenv import main, redact
 from stsenv.credentials import Credentials
 from stsenv.errors import AwsError
 
@@ -198,11 +198,11 @@ def test_internal_error_traceback_under_debug_is_scrubbed(monkeypatch, capsys):
     def broken(argv):
         raise RuntimeError(f"something went wrong with {secret}")
 
-    monkeypatch.setattr(entry, "_dispatch", broken)
-    assert entry.main(["serve", "prod"]) == 70
+    monkeypatch.setattr(main, "_dispatch", broken)
+    assert main.main(["serve", "prod"]) == 70
     quiet = capsys.readouterr().err
     assert quiet == "stsenv: internal error (RuntimeError); run with --debug for details and report it\n"
-    assert entry.main(["--debug", "serve", "prod"]) == 70
+    assert main.main(["--debug", "serve", "prod"]) == 70
     loud = capsys.readouterr().err
     assert "Traceback" in loud and "something went wrong with ****" in loud
     assert secret not in loud
@@ -216,8 +216,8 @@ def test_error_messages_and_reprs_are_scrubbed(monkeypatch, capsys):
     def refused(argv):
         raise AwsError(f"AssumeRole refused: the server echoed {secret}")
 
-    monkeypatch.setattr(entry, "_dispatch", refused)
-    assert entry.main(["serve", "prod"]) == 1
+    monkeypatch.setattr(main, "_dispatch", refused)
+    assert main.main(["serve", "prod"]) == 1
     err = capsys.readouterr().err
     assert secret not in err and "****" in err
     assert redact.scrub(f"x {secret} y") == "x **** y"

@@ -277,7 +277,7 @@ def test_completions_cover_the_parser(kind):
     import argparse
 
     from stsenv.cli import build_parser
-    from stsenv.commands.shell import COMPLETION_FILES, data_file
+    from stsenv.shellfiles import COMPLETION_FILES, data_file
 
     text = data_file("completions", COMPLETION_FILES[kind])
     offered = completion_flags(kind, text)

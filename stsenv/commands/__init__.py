@@ -1,1 +1,1 @@
-"""The commands other than `serve` and `use`, one module each, registered by stsenv.cli."""
+"""One module per command, named after it, each with register(commands) for stsenv.cli."""

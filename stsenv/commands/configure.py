@@ -5,8 +5,10 @@ import shutil
 import sys
 
 from stsenv import configedit
+from stsenv import kinds
 from stsenv.config import PREFIX, AwsConfig, check_profile_name
 from stsenv.errors import ConfigError
+from stsenv.resolution import resolve
 
 # botocore would act on these itself (role_arn beats credential_process), so a served profile must not carry them.
 BOTOCORE_ROLE_KEYS = ("role_arn", "source_profile", "credential_source", "web_identity_token_file")
@@ -37,8 +39,9 @@ def serve_command(profile):
 def run(args):
     profile = check_profile_name(args.profile)
     check_profile_name(args.source_profile)
-    if args.duration_seconds is not None and not 900 <= args.duration_seconds <= 43200:
-        raise ConfigError(f"--duration-seconds {args.duration_seconds} is outside AWS's 900 to 43200")
+    low, high = kinds.ASSUME_ROLE.durations
+    if args.duration_seconds is not None and not low <= args.duration_seconds <= high:
+        raise ConfigError(f"--duration-seconds {args.duration_seconds} is outside AWS's {low} to {high}")
     if args.source_profile == profile:
         raise ConfigError(f"profile {profile!r} cannot be its own source", "name the profile that holds the keys")
     config = AwsConfig()
@@ -50,7 +53,7 @@ def run(args):
             "remove those keys, or configure another profile name",
         )
     if args.source_profile not in config.profiles:
-        raise config._unknown_profile(args.source_profile)
+        raise config.unknown_profile(args.source_profile)
     settings = {
         "credential_process": serve_command(profile),
         PREFIX + "role_arn": args.role_arn,
@@ -68,6 +71,6 @@ def run(args):
     except FileNotFoundError:
         text = ""
     configedit.write_atomically(config.config_path, configedit.update_profile(text, profile, settings))
-    AwsConfig().resolve(profile)  # what was written must resolve; if not, this says why
+    resolve(AwsConfig(), profile)  # what was written must resolve; if not, this says why
     print(f"stsenv: wrote [{configedit.section_header(profile)[1:-1]}] to {config.config_path}", file=sys.stderr)
     return 0

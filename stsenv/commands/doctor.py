@@ -14,9 +14,11 @@ import sys
 import time
 
 from stsenv import config as configuration
+from stsenv import endpoints
 from stsenv.cache import cache_dir
 from stsenv.commands.ls import without_credentials
 from stsenv.errors import EXIT_USAGE, StsenvError
+from stsenv.resolution import resolve
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN = 60  # seconds: worth fixing before it grows
@@ -81,7 +83,7 @@ def _check_profiles(config, findings):
     broken = 0
     for name in sorted(config.profiles):
         try:
-            config.resolve(name)
+            resolve(config, name)
         except StsenvError as error:
             if without_credentials(config, name):
                 continue  # settings only (a [default] with a region), or SSO: nothing stsenv should resolve
@@ -187,7 +189,7 @@ def _check_clock(config, environ, findings):
         url = environ.get("AWS_ENDPOINT_URL_STS") or environ.get("AWS_ENDPOINT_URL") or "https://sts.amazonaws.com"
     else:
         try:
-            url = config.sts_endpoint(config.profiles.get(environ.get("AWS_PROFILE") or "default", {}))["endpoint"]
+            url = endpoints.sts_endpoint(config, config.profiles.get(environ.get("AWS_PROFILE") or "default", {}))["endpoint"]
         except StsenvError as error:
             findings.append((WARN, f"cannot tell which STS endpoint to ask for the time: {error.message}", None))
             return

@@ -4,39 +4,19 @@ import json
 import sys
 import time
 
+from stsenv import kinds
 from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig, served_profile
 from stsenv.errors import StsenvError
+from stsenv.resolution import resolve
 
-# What `ls` calls each Source kind.
-KIND_NAMES = {
-    "assume-role": "role",
-    "mfa-session": "MFA source",
-    "process": "credential_process",
-    "web-identity": "web identity",
-    "saml": "SAML",
-    "federation": "federation",
-    "assume-root": "assume-root",
-}
-# Settings that make a profile a source of credentials; one with none of them holds settings only (often [default]).
-CREDENTIAL_KEYS = (
-    "aws_access_key_id",
-    "role_arn",
-    "source_profile",
-    "credential_source",
-    "credential_process",
-    "web_identity_token_file",
-    "saml_role_arn",
-    "federation_name",
-    "target_principal",
-)
 SSO_KEYS = ("sso_session", "sso_start_url")
 
 
 def without_credentials(config, name):
     """What a profile that names no credentials is ("settings only", or SSO, which stsenv does not serve), else None."""
     section = config.profiles[name]
-    if any(config.value(section, key) for key in CREDENTIAL_KEYS):
+    if any(config.value(section, key) for key in kinds.CREDENTIAL_SETTINGS):
         return None
     return "SSO (not served by stsenv)" if any(section.get(key) for key in SSO_KEYS) else "settings only"
 
@@ -54,7 +34,7 @@ def describe(config, broker, name):
     which stsenv will not ask STS again, after a refresh that failed (else null)."""
     row = {"profile": name, "kind": "", "region": config.value(config.profiles[name], "region") or "", "endpoint": None, "expires": None, "seconds_left": None, "retry_after": None}
     try:
-        source = config.resolve(name)
+        source = resolve(config, name)
     except StsenvError as error:
         row["kind"] = without_credentials(config, name) or "error"
         if row["kind"] == "error":
@@ -64,7 +44,7 @@ def describe(config, broker, name):
     row["endpoint"] = source.params.get("endpoint") or source.private.get("sts", {}).get("endpoint")
     cached = broker.cache.read(source) if source.cacheable else None
     if cached is not None and cached.remaining() > 0:
-        row["expires"] = cached.expiration
+        row["expires"] = cached.expiry_iso
         row["seconds_left"] = int(cached.remaining())
         if cached.retry_after is not None and cached.retry_after > time.time():
             row["retry_after"] = cached.retry_after
@@ -72,7 +52,7 @@ def describe(config, broker, name):
 
 
 def profile_kind(config, name, source):
-    kind = KIND_NAMES.get(source.kind, source.kind)
+    kind = source.kind.label
     if served_profile(config.profiles[name].get("credential_process")) is not None:
         kind += " (served by stsenv)"
     return kind

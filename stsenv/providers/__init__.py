@@ -1,27 +1,17 @@
-"""One module per way of getting credentials (aws-vault's shape): each has `fetch(source, signer, broker)`.
+"""One module per way of getting credentials (aws-vault's shape): each has `fetch(source, signer, options)`.
 
-`signer` is the parent's credentials (None for sources that need none); `broker` gives the options of this
-run (may it ask a person, a code or assertion given on the command line).
+`signer` is the parent's credentials (None for sources that need none); `options` (stsenv.broker.Options)
+say what this run may do: ask a person, use a code or SAML assertion given on the command line. Which
+module serves a kind is the kind's row in stsenv.kinds.
 """
 
 from importlib import import_module
 
-MODULES = {
-    "static": "static",
-    "environment": "static",
-    "process": "process",
-    "assume-role": "assume_role",
-    "mfa-session": "session_token",
-    "web-identity": "web_identity",
-    "saml": "saml",
-    "federation": "federation",
-    "assume-root": "assume_root",
-}
 
-
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
+    """New credentials for `source`, after AWS's limits are checked (every problem said at once, before any call)."""
     from stsenv import validate
 
-    validate.source(source)  # AWS's limits, every problem said at once, before any call
-    module = import_module(f"stsenv.providers.{MODULES[source.kind]}")
-    return module.fetch(source, signer, broker)
+    validate.source(source)
+    module = import_module(f"stsenv.providers.{source.kind.provider}")
+    return module.fetch(source, signer, options)

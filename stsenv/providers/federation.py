@@ -1,11 +1,13 @@
 """GetFederationToken: a federated user session from long-lived IAM user keys, scoped by a session policy."""
 
 from stsenv import sts
-from stsenv.providers.options import session_options
+from stsenv.endpoints import Endpoint
+from stsenv.providers.session_parameters import session_parameters
 
 
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
     params = source.params
-    options = session_options(params)
-    del options["SourceIdentity"]  # GetFederationToken takes none
-    return sts.get_federation_token(signer, params, Name=params["name"], DurationSeconds=params["duration"], **options)
+    parameters = session_parameters(params)
+    del parameters["SourceIdentity"]  # GetFederationToken takes none
+    endpoint = Endpoint.of(params, options.environ)
+    return sts.get_federation_token(signer, endpoint, Name=params["name"], DurationSeconds=params["duration"], **parameters)

@@ -7,7 +7,7 @@ from stsenv.errors import AwsError
 PROCESS_TIMEOUT = 300  # another tool may be asking its user for something
 
 
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
     setting = f"the credential_process of profile {source.profile!r}"
     output = run_configured(source.params["command"], setting, PROCESS_TIMEOUT)
     return parse_process_output(output, source.profile)

@@ -1,20 +1,21 @@
 """AssumeRoleWithSAML: a role from an IdP's SAML assertion (`--saml-assertion-file` or
 `stsenv_saml_assertion_process`). Unsigned; the assertion is checked before it is sent."""
 
-from stsenv import redact, saml, sts
+from stsenv import redact, saml_assertion, sts
 from stsenv.configured_command import run_configured
+from stsenv.endpoints import Endpoint
 from stsenv.errors import ConfigError
 
 PROCESS_TIMEOUT = 300  # a person may be logging in to their identity provider
 
 
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
     params = source.params
-    assertion = saml.normalize(broker.options.saml_assertion or _from_process(source))
+    assertion = saml_assertion.normalize(options.saml_assertion or _from_process(source))
     redact.remember(assertion)
-    saml.check(assertion, params["role_arn"], params["principal_arn"])
+    saml_assertion.check(assertion, params["role_arn"], params["principal_arn"])
     return sts.assume_role_with_saml(
-        params,
+        Endpoint.of(params, options.environ),
         RoleArn=params["role_arn"],
         PrincipalArn=params["principal_arn"],
         SAMLAssertion=assertion,

@@ -3,7 +3,7 @@
 from stsenv.credentials import Credentials
 
 
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
     return Credentials(
         source.params["access_key_id"],
         source.private["secret_access_key"],

@@ -1,6 +1,7 @@
 """The console script: `serve` and a plain `use` are dispatched before argparse or boto3 are imported.
 
-Errors become one `stsenv:` line on stderr and design.md's exit code, never a traceback (unless --debug).
+Errors become one `stsenv:` line on stderr and their exit code (stsenv.errors), never a traceback (the
+traceback of a bug only under --debug).
 """
 
 import os
@@ -74,14 +75,14 @@ def main(argv=None):
 
 def _dispatch(argv):
     if len(argv) == 2 and argv[0] == "serve" and not argv[1].startswith("-"):
-        from stsenv.serve import serve
+        from stsenv.commands.serve import serve
 
         return serve(argv[1])
     simple_use = _simple_use(argv)
     if simple_use is not None:
-        from stsenv.use import use
+        from stsenv.commands.use import use
 
-        return use(**simple_use)
+        return use(simple_use.pop("profile"), **simple_use)
     from stsenv.cli import run
 
     return run(argv)

@@ -4,15 +4,15 @@ Every value is quoted for its shell, and every name is checked, because the outp
 """
 
 from stsenv import jsonfast
-from stsenv.config import REGION_MARKER, REGION_VARIABLES, USER_REGION_PREFIX
+from stsenv.endpoints import REGION_MARKER, REGION_VARIABLES, USER_REGION_PREFIX
 from stsenv.errors import ConfigError
 
 SHELLS = ("bash", "zsh", "fish")
 FORMATS = ("shell", "json", "dotenv")
 
-# The region variables, and what `use` keeps beside them to give the user's own values back (config.user_regions).
+# The region variables, and what `use` keeps beside them to give the user's own values back (endpoints.user_regions).
 REGION_NAMES = (*REGION_VARIABLES, REGION_MARKER, *(USER_REGION_PREFIX + name for name in REGION_VARIABLES))
-# Every variable `use` may set; `use --clear` unsets all of them but the user's own region (design.md, "The contract with the shells").
+# Every variable `use` may set; `use --clear` unsets all of them but the user's own region.
 CONTRACT_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -33,7 +33,7 @@ _NAME_REST = _NAME_START | frozenset("0123456789")
 def environment(credentials, profile, region, previous_profile=None, user_regions=None):
     """(variables to set, variables to unset) for `use PROFILE`.
 
-    `user_regions` (config.user_regions) is given for a shell: then the region variables are the profile's
+    `user_regions` (endpoints.user_regions) is given for a shell: then the region variables are the profile's
     region with the user's own values saved beside it, or, for a profile without a region, the user's own.
     """
     values = {
@@ -43,9 +43,9 @@ def environment(credentials, profile, region, previous_profile=None, user_region
     unset = list(CONFLICTING_VARIABLES)
     for name, value in (
         ("AWS_SESSION_TOKEN", credentials.session_token),
-        ("AWS_SESSION_EXPIRES", None if credentials.expires is None else str(credentials.expires)),
-        ("AWS_CREDENTIAL_EXPIRATION", credentials.expiration),
-        ("AWS_SESSION_EXPIRATION", credentials.expiration),
+        ("AWS_SESSION_EXPIRES", None if credentials.expiry_epoch is None else str(credentials.expiry_epoch)),
+        ("AWS_CREDENTIAL_EXPIRATION", credentials.expiry_iso),
+        ("AWS_SESSION_EXPIRATION", credentials.expiry_iso),
     ):
         if value is None:
             unset.append(name)

@@ -4,7 +4,7 @@ a session policy, managed policy ARNs, session tags and a source identity."""
 from stsenv import validate
 
 
-def session_options(params):
+def session_parameters(params):
     """API parameters (Policy, PolicyArns, Tags, SourceIdentity) for what `params` carries; None for the rest."""
     return {
         "Policy": validate.compact_policy(params["policy"]) if params.get("policy") else None,

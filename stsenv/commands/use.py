@@ -1,0 +1,99 @@
+"""`stsenv use PROFILE`: the block of statements that puts a profile's credentials into a shell.
+
+A plain `use PROFILE [--shell S] [--format F] [--non-interactive]` is run by stsenv.main without argparse;
+the flags of an ad-hoc role (stsenv.adhoc) and the rest come through register()'s parser.
+"""
+
+import os
+import sys
+
+from stsenv import exports, kinds
+from stsenv.broker import Broker, Options
+from stsenv.config import AwsConfig
+from stsenv.endpoints import user_regions
+from stsenv.errors import ConfigError
+from stsenv.resolution import resolve
+
+
+def register(commands):
+    from stsenv import adhoc
+
+    parser = commands.add_parser("use", help="print the export block that puts a profile into a shell")
+    parser.add_argument("profile", nargs="?", help="profile name, or - for the previous one")
+    parser.add_argument("--shell", choices=exports.SHELLS, help="default: $STSENV_SHELL, else $SHELL's name, else bash")
+    parser.add_argument("--format", dest="fmt", choices=exports.FORMATS, default="shell")
+    parser.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
+    parser.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
+    parser.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    adhoc.add_use_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from stsenv import adhoc
+
+    if args.clear and args.profile:
+        raise ConfigError("use either a profile or --clear")
+    config = profile = None
+    if adhoc.wanted(args):
+        config = AwsConfig()
+        profile = adhoc.use_profile(config, args)
+    assertion = read_input_file(args.saml_assertion_file, "--saml-assertion-file") if args.saml_assertion_file else None
+    return use(
+        profile or args.profile,
+        shell=args.shell,
+        fmt=args.fmt,
+        interactive=args.interactive,
+        token_code=args.token_code,
+        clear=args.clear,
+        config=config,
+        saml_assertion=assertion,
+    )
+
+
+def read_input_file(path, flag):
+    """The text of a file named on the command line (- for stdin); ConfigError that names the flag."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        raise ConfigError(f"{flag} {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{flag} {path}: not text") from None
+
+
+def default_shell(environ):
+    """STSENV_SHELL, else the basename of $SHELL when it is one we speak, else bash."""
+    for candidate in (environ.get("STSENV_SHELL"), os.path.basename(environ.get("SHELL") or "")):
+        if candidate in exports.SHELLS:
+            return candidate
+    return "bash"
+
+
+def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
+    environ = os.environ
+    shell = shell or default_shell(environ)
+    own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
+    if clear:
+        values, unset = exports.clear_environment(environ.get("STSENV_PROFILE"), own_regions)
+    else:
+        if profile == "-":
+            profile = environ.get("STSENV_PREVIOUS_PROFILE")
+            if not profile:
+                raise ConfigError("no previous profile in this shell", "`stsenv use -` switches back after a second `stsenv use`")
+        if not profile:
+            raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
+        config = config or AwsConfig(environ)
+        source = resolve(config, profile)
+        if saml_assertion is not None and not any(node.kind is kinds.SAML for node in source.chain()):
+            raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind.name})", "leave the flag out")
+        credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
+        region = config.value(config.section(profile), "region")
+        values, unset = exports.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
+    if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
+        unset = [name for name in unset if name in environ or name not in exports.REGION_NAMES]
+    sys.stdout.write(exports.block(values, unset, shell, fmt))
+    return 0

@@ -1,0 +1,149 @@
+"""Where a profile's AWS calls go, by botocore's rules: its region and partition, and the endpoint of a
+service (STS; the SSO services too), from the environment, the `[services]` section, the profile's
+endpoint_url, or the regional endpoint of the region's partition.
+
+Read on the warm path (the endpoint is part of a cache key): no boto3.
+"""
+
+from stsenv import inifile
+from stsenv.errors import ConfigError
+
+# botocore's "legacy" sts_regional_endpoints mode sends these regions to the global endpoint.
+LEGACY_GLOBAL_REGIONS = frozenset(
+    "ap-northeast-1 ap-south-1 ap-southeast-1 ap-southeast-2 aws-global ca-central-1 eu-central-1 eu-north-1 "
+    "eu-west-1 eu-west-2 eu-west-3 sa-east-1 us-east-1 us-east-2 us-west-1 us-west-2".split()
+)
+# (region prefix, partition, DNS suffix, dual-stack DNS suffix) of the partitions other than aws (botocore's
+# partitions.json); AWS_PARTITION for every other region.
+PARTITIONS = (
+    ("cn-", "aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"),
+    ("us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"),
+    ("us-iso-", "aws-iso", "c2s.ic.gov", "api.aws.ic.gov"),
+    ("us-isob-", "aws-iso-b", "sc2s.sgov.gov", "api.aws.scloud"),
+    ("us-isof-", "aws-iso-f", "csp.hci.ic.gov", "api.aws.hci.ic.gov"),
+    ("eu-isoe-", "aws-iso-e", "cloud.adc-e.uk", "api.cloud-aws.adc-e.uk"),
+    ("eusc-", "aws-eusc", "amazonaws.eu", "api.amazonwebservices.eu"),
+)
+AWS_PARTITION = ("", "aws", "amazonaws.com", "api.aws")
+# `stsenv use` exports the region of a profile that names one as AWS_REGION and AWS_DEFAULT_REGION, and
+# beside them the value it set (REGION_MARKER) and what the user had before (USER_REGION_PREFIX + name,
+# unset when the user had none), so that it can give the user's own values back and never reads its own
+# export as the user's region (see user_regions).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+REGION_MARKER = "STSENV_REGION"
+USER_REGION_PREFIX = "STSENV_USER_"
+
+
+class Endpoint:
+    """Where one AWS call goes (`url`, and the `region` its signature names) and how long to wait for its answer."""
+
+    __slots__ = ("url", "region", "read_timeout")
+
+    def __init__(self, url, region, read_timeout):
+        self.url = url
+        self.region = region
+        self.read_timeout = read_timeout
+
+    @classmethod
+    def of(cls, where, environ):
+        """The endpoint of `where`, a Source's params (or sts_endpoint's answer): its "endpoint" and "region";
+        the read timeout from STSENV_STS_READ_TIMEOUT in `environ`."""
+        from stsenv.settings import sts_read_timeout
+
+        return cls(where["endpoint"], where["region"], sts_read_timeout(environ))
+
+
+def user_regions(environ):
+    """{"AWS_REGION": value or None, "AWS_DEFAULT_REGION": ...} as the user has them in `environ`.
+
+    A variable still holding the value `stsenv use` exported (REGION_MARKER) is stsenv's: the user's value is
+    the one saved beside it. Any other value, or none, is the user's own, set after `use` or without it.
+    """
+    exported = environ.get(REGION_MARKER)
+    found = {}
+    for name in REGION_VARIABLES:
+        value = environ.get(name)
+        if exported is not None and value == exported:
+            value = environ.get(USER_REGION_PREFIX + name)
+        found[name] = value
+    return found
+
+
+def region(config, section):
+    """The profile's region, else the user's AWS_REGION, else the user's AWS_DEFAULT_REGION.
+
+    botocore puts AWS_DEFAULT_REGION first, but a region `stsenv use` exported for the profile in use must
+    not decide the endpoint of the next profile: the user's values are read, not stsenv's (user_regions).
+    """
+    users = user_regions(config.environ)
+    found = config.value(section, "region") or users["AWS_REGION"] or users["AWS_DEFAULT_REGION"]
+    if found and not (found.replace("-", "").isalnum() and found.isascii() and found[0] != "-" and len(found) <= 63):
+        from stsenv.oneline import quoted
+
+        raise ConfigError(f"region {quoted(found)} is not a region name", "use a name such as eu-west-1")
+    return found
+
+
+def _partition_row(name):
+    return next((row for row in PARTITIONS if (name or "").startswith(row[0])), AWS_PARTITION)
+
+
+def partition(config, section):
+    """The partition of the profile's region (aws without one): where STS credentials are valid."""
+    return _partition_row(region(config, section))[1]
+
+
+def sts_endpoint(config, section):
+    """{"endpoint": url, "region": signing region} for STS calls made for this profile, as botocore picks them.
+
+    A configured URL wins (configured_endpoint). Otherwise the regional endpoint of the region's partition,
+    with FIPS and dual-stack variants; the global one without a region, for `aws-global`, or under
+    `sts_regional_endpoints = legacy` for the legacy regions.
+    """
+    name = region(config, section)
+    url = configured_endpoint(config, section)
+    if url:
+        return {"endpoint": url, "region": name or "us-east-1"}
+    mode = config.setting(section, "sts_regional_endpoints", "AWS_STS_REGIONAL_ENDPOINTS") or "regional"
+    if mode not in ("regional", "legacy"):
+        from stsenv.oneline import oneline
+
+        raise ConfigError(f"sts_regional_endpoints = {oneline(mode, 100)} is not valid", "use regional or legacy")
+    fips = (config.setting(section, "use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT") or "").lower() == "true"
+    dualstack = (config.setting(section, "use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT") or "").lower() == "true"
+    variant = fips or dualstack
+    if name is None or not variant and (name == "aws-global" or mode == "legacy" and name in LEGACY_GLOBAL_REGIONS):
+        return {"endpoint": "https://sts.amazonaws.com", "region": "us-east-1"}
+    _, _, dns, dualstack_dns = _partition_row(name)
+    fips_host = fips and (dualstack or not name.startswith("us-gov-"))  # GovCloud's plain endpoint is FIPS already
+    host = f"{'sts-fips' if fips_host else 'sts'}.{name}.{dualstack_dns if dualstack else dns}"
+    return {"endpoint": f"https://{host}", "region": "us-east-1" if name == "aws-global" else name}
+
+
+def configured_endpoint(config, section, service="sts"):
+    """The endpoint URL configured for `service` (its `[services]` name and AWS_ENDPOINT_URL_<NAME>), or None.
+
+    In botocore's order: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the `[services]` section's
+    `service = endpoint_url = ...`, the profile's endpoint_url; none of them under
+    ignore_configured_endpoint_urls.
+    """
+    ignore = config.setting(section, "ignore_configured_endpoint_urls", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+    if (ignore or "").lower() == "true":
+        return None
+    services_name = config.value(section, "services")
+    if services_name and services_name not in config.services:
+        from stsenv.oneline import oneline
+
+        services_name = oneline(services_name, 100)
+        raise ConfigError(
+            f"the profile names services = {services_name}, but there is no [services {services_name}] section",
+            f"add the section to {config.config_path} or remove the services line",
+        )
+    nested = inifile.nested(config.services.get(services_name or "", {}).get(service, ""))
+    variable = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    return (
+        config.environ.get(variable)
+        or config.environ.get("AWS_ENDPOINT_URL")
+        or nested.get("endpoint_url")
+        or config.value(section, "endpoint_url")
+    )
