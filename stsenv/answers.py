@@ -11,9 +11,10 @@ import time
 from datetime import datetime, timezone
 
 from stsenv import terminal
-from stsenv.cache import LONGEST_GRANT, latest_expiry
+from stsenv.cache import latest_expiry
 from stsenv.credentials import Credentials, iso_utc
 from stsenv.errors import AwsError
+from stsenv.kinds import LONGEST_GRANT
 from stsenv.oneline import oneline
 
 # (shortest, longest) of each field: AWS's API model for the key id; secrets and tokens have no published

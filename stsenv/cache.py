@@ -10,12 +10,11 @@ import stat
 import sys
 import time
 
-from stsenv import jsonfast
+from stsenv import jsonfast, kinds
 from stsenv.credentials import Credentials
 from stsenv.errors import ConfigError
 
 ENTRY_VERSION = 1
-LONGEST_GRANT = 129600  # GetSessionToken's 36 hours: no STS credentials live longer
 CLOCK_TOLERANCE = 300  # how far STS's clock may run ahead of ours (AWS refuses requests 5 minutes off)
 ORPHAN_AGE = 600  # a temporary file this old was left by a writer killed between mkstemp and os.replace
 # Files beside an entry `<name>.json`: the lock, who holds it (stsenv.lock), and the last failed refresh (stsenv.broker).
@@ -334,10 +333,10 @@ def _entry_problem(entry, key):
     return None
 
 
-def latest_expiry(now, duration=LONGEST_GRANT):
+def latest_expiry(now, duration=kinds.LONGEST_GRANT):
     """The furthest expiry that credentials issued `now` for `duration` seconds can have: the one rule of
     the reader above and of the answer's check before anything is written (stsenv.answers)."""
-    return now + min(duration or LONGEST_GRANT, LONGEST_GRANT) + CLOCK_TOLERANCE
+    return now + min(duration or kinds.LONGEST_GRANT, kinds.LONGEST_GRANT) + CLOCK_TOLERANCE
 
 
 _said = set()

@@ -96,10 +96,15 @@ ASSUME_ROOT = Kind(
     default_duration=900,
 )
 
+# AWS's limit on a role assumed with the credentials of a role session (role chaining), in seconds.
+ROLE_CHAINING_LIMIT = 3600
+
 KINDS = (STATIC, ENVIRONMENT, PROCESS, ASSUME_ROLE, MFA_SESSION, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
 # The kinds a profile names with its settings: at most one per profile. A profile that names none gets the
 # credentials it holds (OWN_CREDENTIALS: keys first, as botocore reads them, then a credential_process).
 NAMED_KINDS = (ASSUME_ROLE, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
 OWN_CREDENTIALS = (STATIC, PROCESS)
+# No STS credentials live longer than this (GetSessionToken's 36 hours).
+LONGEST_GRANT = max(kind.durations[1] for kind in KINDS if kind.durations)
 # Settings that give a profile credentials of some kind; a profile with none of them holds settings only.
 CREDENTIAL_SETTINGS = tuple(dict.fromkeys(key for kind in KINDS for key in kind.markers)) + ("source_profile", "credential_source")

@@ -21,7 +21,6 @@ MAX_CHAIN_PROFILES = 32
 SESSION_SETTING_KEYS = ("policy", "policy_file", "policy_arns", "tags", "source_identity")
 # How a profile gets an MFA code: a command, or a TOTP secret from a command or a file (stsenv.mfa).
 MFA_CODE_KEYS = ("mfa_process", "mfa_totp_secret_process", "mfa_totp_secret_file")
-ROLE_CHAINING_LIMIT = 3600  # seconds: AWS's limit on a role assumed with role session credentials
 
 _BUILDERS = {}
 
@@ -212,7 +211,7 @@ def assume_role(config, name, section, seen, mfa):
     if external_id:
         params["external_id"] = external_id
     params.update(session_settings(config, name, section))
-    if parent.kind.role_session and params["duration"] > ROLE_CHAINING_LIMIT:
+    if parent.kind.role_session and params["duration"] > kinds.ROLE_CHAINING_LIMIT:
         _refuse_long_chain(name, params["duration"], parent)
     private = {}
     if own_serial and not any(node.kind is kinds.MFA_SESSION for node in parent.chain()):
@@ -338,13 +337,13 @@ def _refuse_long_chain(name, seconds, parent):
     if name.startswith(ADHOC_PREFIX):
         raise ConfigError(
             f"--duration-seconds {seconds} is too long: the credentials that assume the role ({parent.profile}) are "
-            f"themselves a role session, and AWS limits role chaining to {ROLE_CHAINING_LIMIT} seconds",
-            f"give --duration-seconds {ROLE_CHAINING_LIMIT} or less",
+            f"themselves a role session, and AWS limits role chaining to {kinds.ROLE_CHAINING_LIMIT} seconds",
+            f"give --duration-seconds {kinds.ROLE_CHAINING_LIMIT} or less",
         )
     raise ConfigError(
         f"profile {name!r} asks for duration_seconds = {seconds}, but its source "
-        f"{parent.profile!r} is itself a role, and AWS limits role chaining to {ROLE_CHAINING_LIMIT} seconds",
-        f"set duration_seconds to {ROLE_CHAINING_LIMIT} or less",
+        f"{parent.profile!r} is itself a role, and AWS limits role chaining to {kinds.ROLE_CHAINING_LIMIT} seconds",
+        f"set duration_seconds to {kinds.ROLE_CHAINING_LIMIT} or less",
     )
 
 

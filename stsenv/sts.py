@@ -16,7 +16,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.parsers import ResponseParserError, ResponseParserFactory
 from botocore.utils import parse_timestamp
 
-from stsenv import answers
+from stsenv import answers, kinds
 from stsenv.errors import AwsError
 from stsenv.oneline import oneline
 
@@ -155,7 +155,8 @@ def _refusal(action, error):
     if code == "AccessDenied" and "MultiFactorAuthentication" in message:
         hint = "the MFA code was wrong, expired or already used: wait for the next code"
     if "role chaining" in message:
-        hint = "credentials that are themselves a role session can assume a role for 3600 seconds at most: ask for 3600 or less"
+        limit = kinds.ROLE_CHAINING_LIMIT
+        hint = f"credentials that are themselves a role session can assume a role for {limit} seconds at most: ask for {limit} or less"
     if "MaxSessionDuration" in message:
         hint = "ask for fewer seconds, or raise the role's maximum session duration in IAM"
     # code and message are AWS's (or whoever answered): one line, cut, whatever they hold
@@ -168,7 +169,7 @@ def credentials_from(response, operation, duration=None, arn=None):
     user = response.get("AssumedRoleUser") or response.get("FederatedUser")
     arn = arn or (user.get("Arn") if isinstance(user, dict) else None) or None
     fields = response.get("Credentials")
-    return answers.credentials(fields, action_of(operation), duration=duration or answers.LONGEST_GRANT, arn=arn, account=account_of(arn))
+    return answers.credentials(fields, action_of(operation), duration=duration or kinds.LONGEST_GRANT, arn=arn, account=account_of(arn))
 
 
 def account_of(arn):
