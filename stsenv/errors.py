@@ -1,4 +1,4 @@
-"""The errors stsenv reports, each carrying the exit code that design.md assigns to it."""
+"""The errors stsenv reports, each carrying its exit code (the README's "Errors and exit codes")."""
 
 EXIT_AWS = 1
 EXIT_USAGE = 2

@@ -1,4 +1,4 @@
-"""`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly design.md's variables."""
+"""`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly the variables the README promises."""
 
 import json
 import subprocess
