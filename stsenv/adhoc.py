@@ -31,13 +31,17 @@ SESSION_FLAGS = ("policy", "policy_arns", "tags")
 ROOT_FLAGS = ("target_principal", "task_policy_arn")
 
 
+def add_override_arguments(parser):
+    """`--duration-seconds` and `--region`, for a profile (stsenv.resolution.Overrides) or an ad-hoc session."""
+    parser.add_argument("--duration-seconds", type=int, metavar="S", help="how long the credentials last (within what AWS allows their kind)")
+    parser.add_argument("--region", help="the region to use the credentials in (an ad-hoc session also calls STS there)")
+
+
 def add_session_arguments(parser):
-    """Flags shared by an ad-hoc role and `federate`: a session policy, managed policies, tags, duration, region."""
-    parser.add_argument("--duration-seconds", type=int, metavar="S", help="how long the credentials last")
+    """Flags shared by an ad-hoc role and `federate`: a session policy, managed policies, tags."""
     parser.add_argument("--policy", metavar="FILE", help="a session policy: a JSON file, file://FILE, or the JSON itself")
     parser.add_argument("--policy-arns", nargs="+", metavar="ARN", help="managed policies that scope the session (up to 10)")
     parser.add_argument("--tags", nargs="+", metavar="KEY=VALUE", help="session tags (up to 50)")
-    parser.add_argument("--region", help="the region whose STS endpoint is called")
 
 
 def add_use_arguments(parser):
@@ -72,8 +76,8 @@ def wanted(args):
     if args.assume_root and given(SESSION_FLAGS):
         raise ConfigError(f"AssumeRoot takes no {_flag(given(SESSION_FLAGS)[0])}")
     adhoc = bool(args.role_arn or args.assume_root)
-    if not adhoc and (given(SESSION_FLAGS) or args.source_profile or args.duration_seconds is not None or args.region):
-        raise ConfigError("--source-profile, --duration-seconds, --region, --policy, --policy-arns and --tags go with --role-arn")
+    if not adhoc and (given(SESSION_FLAGS) or args.source_profile):
+        raise ConfigError("--source-profile, --policy, --policy-arns and --tags go with --role-arn")
     if adhoc and args.profile:
         raise ConfigError("give either a profile or ad-hoc flags, not both")
     return adhoc

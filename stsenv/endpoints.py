@@ -58,11 +58,17 @@ def region(config, section):
     """
     users = user_regions(config.environ)
     found = config.value(section, "region") or users["AWS_REGION"] or users["AWS_DEFAULT_REGION"]
-    if found and not (found.replace("-", "").isalnum() and found.isascii() and found[0] != "-" and len(found) <= 63):
+    if found:
+        check_region_name(found)
+    return found
+
+
+def check_region_name(name, what="region"):
+    """ConfigError unless `name` looks like a region name (letters, digits and inner dashes); `what` names where it came from."""
+    if not (name.replace("-", "").isalnum() and name.isascii() and name[0] != "-" and len(name) <= 63):
         from stsenv.oneline import quoted
 
-        raise ConfigError(f"region {quoted(found)} is not a region name", "use a name such as eu-west-1")
-    return found
+        raise ConfigError(f"{what} {quoted(name)} is not a region name", "use a name such as eu-west-1")
 
 
 def _partition_row(name):
@@ -71,7 +77,12 @@ def _partition_row(name):
 
 def partition(config, section):
     """The partition of the profile's region (aws without one): where STS credentials are valid."""
-    return _partition_row(region(config, section))[1]
+    return partition_of(region(config, section))
+
+
+def partition_of(region_name):
+    """The partition region `region_name` belongs to (aws for None)."""
+    return _partition_row(region_name)[1]
 
 
 def sts_endpoint(config, section):

@@ -3,8 +3,11 @@ signs each STS call, where MFA sessions open, and the limits AWS sets on chains.
 
 `resolve(config, name)` is the whole pipeline, top to bottom. Each kind a profile names has one builder
 here, registered for its row with `@builds(kind)`; the credentials a profile holds itself (keys, another
-tool's credential_process) and the MFA session opened on keys are built by own_credentials. The warm path resolves a profile too, so nothing heavy is imported here
-(no boto3, json or re); checking values against AWS's limits waits for the cold path (stsenv.validate).
+tool's credential_process) and the MFA session opened on keys are built by own_credentials. What the
+command line changes in the profile it names (`--duration-seconds`, `--region`: Overrides) is applied here
+too, so every command reads it the same way. The warm path resolves a profile too, so nothing heavy is
+imported here (no boto3, json or re); checking values against AWS's limits waits for the cold path
+(stsenv.validate).
 """
 
 import os
@@ -35,21 +38,95 @@ def builds(kind):
     return register
 
 
-def resolve(config, name, seen=(), mfa=None):
+class Overrides:
+    """What the command line changes in the profile it names, for one run.
+
+    `duration`: the seconds its session lasts (`--duration-seconds`), within its kind's range; it is a
+    param like the profile's own duration_seconds, so part of the cache key. `region`: where its credentials
+    are used (`--region`: the region `use` and `exec` export, the console's region). It never changes where
+    STS is called: credentials from the profile's own STS endpoint work in every region of its partition,
+    so `--region` shares the profile's cache entry, and a region of another partition is refused.
+    """
+
+    __slots__ = ("duration", "region")
+
+    def __init__(self, duration=None, region=None):
+        self.duration = duration
+        self.region = region
+
+
+def resolve(config, name, seen=(), mfa=None, overrides=None):
     """The Source chain that yields profile `name`'s credentials.
 
     `seen` are the profiles on the way here (loops and depth are refused). `mfa` is (serial, settings) of a
     role further up the chain: the MFA session is opened on the long-lived keys at the root of the chain
-    when there are such keys, so that one code serves every role that sources from them.
+    when there are such keys, so that one code serves every role that sources from them. `overrides`
+    (Overrides) change the profile `name` itself, checked before anything is built.
     """
     if name in seen:
         raise ConfigError(f"profile loop: {' -> '.join(seen + (name,))}")
     _check_depth(seen, name)
     section = config.section(name)
     kind = named_kind(config, name, section)
+    if overrides is not None:
+        served = _served_alias(section, name) if kind is None else None
+        if served is not None:  # `credential_process = stsenv serve X`: the flags are X's
+            return resolve(config, served, seen + (name,), mfa, overrides)
+        section = _overridden(config, name, section, kind, overrides)
     if kind is None:
         return own_credentials(config, name, section, seen + (name,), mfa)
-    return _BUILDERS[kind](config, name, section, seen + (name,), mfa)
+    source = _BUILDERS[kind](config, name, section, seen + (name,), mfa)
+    _check_chaining(name, source, from_flag=overrides is not None and overrides.duration is not None)
+    return source
+
+
+def _served_alias(section, name):
+    """X of a profile that holds no keys and only runs `stsenv serve X` (another profile), else None."""
+    if has_static_keys(section):
+        return None
+    served = served_profile(section.get("credential_process"))
+    return served if served != name else None
+
+
+def _overridden(config, name, section, kind, overrides):
+    """`section` with the duration of `overrides`, after checking both flags (exit 2 before any call)."""
+    if overrides.region is not None:
+        check_region_override(config, name, section, overrides.region)
+    if overrides.duration is None:
+        return section
+    if kind is None or kind.durations is None:
+        raise ConfigError(
+            f"--duration-seconds: profile {name!r} holds its credentials (keys or a credential_process), "
+            "and how long they last is not stsenv's to choose",
+            "give it for a profile that assumes a role (or federates), or set mfa_session_duration for an MFA session",
+        )
+    low, high = kind.durations
+    if not low <= overrides.duration <= high:
+        what = "a role session" if kind.role_session else kind.api
+        raise ConfigError(
+            f"--duration-seconds {overrides.duration} is outside {low} to {high}, the range AWS allows for {what}",
+            f"give {low} to {high} seconds",
+        )
+    return {**section, "stsenv_duration_seconds": str(overrides.duration)}  # the prefixed key wins (config.value)
+
+
+def check_region_override(config, name, section, region):
+    """ConfigError when `--region` is no region name, or one of another partition than the profile's STS."""
+    endpoints.check_region_name(region, "--region")
+    own = endpoints.partition(config, section)
+    wanted = endpoints.partition_of(region)
+    if wanted != own:
+        raise ConfigError(
+            f"--region {region} is in partition {wanted}, and profile {name!r} gets its credentials from {own}, where they cannot be used",
+            f"give a region of {own}, or a profile whose region is in {wanted}",
+        )
+
+
+def region_in_use(config, name, overrides=None):
+    """The region profile `name`'s credentials are used in: `--region`, else the profile's own region setting."""
+    if overrides is not None and overrides.region:
+        return overrides.region
+    return config.value(config.section(name), "region")
 
 
 def named_kind(config, name, section):
@@ -211,8 +288,6 @@ def assume_role(config, name, section, seen, mfa):
     if external_id:
         params["external_id"] = external_id
     params.update(session_settings(config, name, section))
-    if parent.kind.role_session and params["duration"] > kinds.ROLE_CHAINING_LIMIT:
-        _refuse_long_chain(name, params["duration"], parent)
     private = {}
     if own_serial and not any(node.kind is kinds.MFA_SESSION for node in parent.chain()):
         params["mfa_serial"] = own_serial  # no long-lived keys to open a session on: the role call carries the code
@@ -332,9 +407,16 @@ def _check_depth(seen, name):
         )
 
 
-def _refuse_long_chain(name, seconds, parent):
-    """AWS limits a role assumed with role credentials to one hour: said in the words the user gave it in."""
-    if name.startswith(ADHOC_PREFIX):
+def _check_chaining(name, source, from_flag):
+    """AWS limits a role session asked for with role session credentials (role chaining) to one hour:
+    refused before any call, in the words the duration was given in (a flag, or the profile's setting)."""
+    parent = source.parent
+    seconds = source.params.get("duration")
+    if not source.kind.role_session or parent is None or not parent.kind.role_session or seconds is None:
+        return
+    if seconds <= kinds.ROLE_CHAINING_LIMIT:
+        return
+    if from_flag or name.startswith(ADHOC_PREFIX):
         raise ConfigError(
             f"--duration-seconds {seconds} is too long: the credentials that assume the role ({parent.profile}) are "
             f"themselves a role session, and AWS limits role chaining to {kinds.ROLE_CHAINING_LIMIT} seconds",

@@ -12,7 +12,7 @@ from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.endpoints import user_regions
 from stsenv.errors import ConfigError
-from stsenv.resolution import resolve
+from stsenv.resolution import Overrides, region_in_use, resolve
 
 
 def register(commands):
@@ -25,6 +25,7 @@ def register(commands):
     parser.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
     parser.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
     parser.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    adhoc.add_override_arguments(parser)
     adhoc.add_use_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -34,10 +35,12 @@ def run(args):
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
-    config = profile = None
+    config = profile = overrides = None
     if adhoc.wanted(args):
         config = AwsConfig()
         profile = adhoc.use_profile(config, args)
+    elif args.duration_seconds is not None or args.region is not None:
+        overrides = Overrides(duration=args.duration_seconds, region=args.region)
     assertion = read_input_file(args.saml_assertion_file, "--saml-assertion-file") if args.saml_assertion_file else None
     return use(
         profile or args.profile,
@@ -48,6 +51,7 @@ def run(args):
         clear=args.clear,
         config=config,
         saml_assertion=assertion,
+        overrides=overrides,
     )
 
 
@@ -72,8 +76,9 @@ def default_shell(environ):
     return "bash"
 
 
-def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
-    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
+def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, overrides=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc), `overrides`
+    (stsenv.resolution.Overrides) what --duration-seconds and --region change in a profile."""
     environ = os.environ
     shell = shell or default_shell(environ)
     own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
@@ -87,11 +92,11 @@ def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, 
         if not profile:
             raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
         config = config or AwsConfig(environ)
-        source = resolve(config, profile)
+        source = resolve(config, profile, overrides=overrides)
         if saml_assertion is not None and not any(node.kind is kinds.SAML for node in source.chain()):
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind.name})", "leave the flag out")
         credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
-        region = config.value(config.section(profile), "region")
+        region = region_in_use(config, profile, overrides)
         values, unset = exports.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
     if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
         unset = [name for name in unset if name in environ or name not in exports.REGION_NAMES]
