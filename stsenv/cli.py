@@ -22,6 +22,8 @@ COMMANDS = (
     "web_identity_token",
     "federate",
     "doctor",
+    "exec",
+    "console",
 )
 
 EPILOG = """exit codes: 0 success, 1 AWS or the network refused or failed, 2 bad usage or configuration,
@@ -48,5 +50,18 @@ def build_parser():
 
 
 def run(argv):
+    argv, command_line = split_command_line(argv)
     args = build_parser().parse_args(argv)
+    if command_line is not None:
+        args.command_line = command_line
     return args.func(args)
+
+
+def split_command_line(argv):
+    """(stsenv's words, the command's words) for `exec ... -- COMMAND ARGS`: everything after the first `--`
+    is the command's, whatever it looks like (argparse would read its flags as stsenv's, and Python versions
+    differ in how). None for any other command line."""
+    if argv[:1] != ["exec"] or "--" not in argv:
+        return argv, None
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]

@@ -22,6 +22,8 @@ from stsenv.source import Source
 MAX_CHAIN_PROFILES = 32
 # Optional session settings of a role or federation profile (session_settings).
 SESSION_SETTING_KEYS = ("policy", "policy_file", "policy_arns", "tags", "source_identity")
+# The session policy of a console federation session: the keys' own permissions decide (console_federation).
+ALLOW_ALL_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 # How a profile gets an MFA code: a command, or a TOTP secret from a command or a file (stsenv.mfa).
 MFA_CODE_KEYS = ("mfa_process", "mfa_totp_secret_process", "mfa_totp_secret_file")
 
@@ -355,6 +357,25 @@ def assume_root(config, name, section, seen, mfa):
         **endpoints.sts_endpoint(config, section),
     }
     return Source(kinds.ASSUME_ROOT, name, params, signer(config, name, section, seen, None))
+
+
+def console_federation(config, name, keys, duration=None):
+    """A GetFederationToken session on long-lived `keys`, for profile `name` to sign in to the console with
+    (AWS's federation endpoint takes no long-lived keys). Its session policy allows everything, so the session
+    may do what the keys may (AWS grants the intersection), as aws-vault does; `duration` is --duration-seconds."""
+    low, high = kinds.FEDERATION.durations
+    if duration is not None and not low <= duration <= high:
+        raise ConfigError(
+            f"--duration-seconds {duration} is outside {low} to {high}, the range AWS allows for {kinds.FEDERATION.api}",
+            f"give {low} to {high} seconds",
+        )
+    params = {
+        "name": default_session_name()[:32],  # GetFederationToken's limit
+        "duration": duration or kinds.FEDERATION.default_duration,
+        "policy": ALLOW_ALL_POLICY,
+        **endpoints.sts_endpoint(config, config.section(name)),
+    }
+    return Source(kinds.FEDERATION, name, params, keys)
 
 
 def session_settings(config, name, section):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import email.utils
 import fnmatch
@@ -1149,6 +1150,16 @@ class LocalSTS:
         )
         self._vault.add_device(serial, secret, iam.get_user(UserName=user_name)["User"]["Arn"])
         return serial, secret
+
+    def expire(self, access_key_id: str) -> None:
+        """End the issued credentials `access_key_id` now, on the server's clock, as time would: every call
+        signed with them is refused with ExpiredToken from here on (pair it with an aged cache entry to stand
+        for the minutes a test cannot wait)."""
+        issued = self._vault.issued(access_key_id)
+        if issued is None:
+            raise KeyError(f"no issued credentials {access_key_id}")
+        now = dt.datetime.fromtimestamp(int(self.server_time()), dt.timezone.utc)
+        self._vault.keep(dataclasses.replace(issued, expiration=min(issued.expiration, now)))
 
     def calls(self, action: str | None = None) -> int:
         return self._ledger.calls(action)
