@@ -4,6 +4,7 @@ EXIT_AWS = 1
 EXIT_USAGE = 2
 EXIT_MFA = 3
 EXIT_LOCK = 4
+EXIT_CANCELLED = 5
 
 
 class StsenvError(Exception):
@@ -48,3 +49,15 @@ class LockTimeout(StsenvError):
     """Waiting for another stsenv process ran out of time (exit 4)."""
 
     exit_code = EXIT_LOCK
+
+
+class Cancelled(StsenvError):
+    """The person closed the profile picker without choosing (exit 5): nothing is printed, nothing changes."""
+
+    exit_code = EXIT_CANCELLED
+
+    def __init__(self):
+        super().__init__("nothing chosen")
+
+    def lines(self):
+        return []

@@ -7,7 +7,7 @@ the flags of an ad-hoc role (stsenv.adhoc) and the rest come through register()'
 import os
 import sys
 
-from stsenv import exports, kinds
+from stsenv import exports, history, kinds
 from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.endpoints import user_regions
@@ -89,15 +89,18 @@ def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, 
             profile = environ.get("STSENV_PREVIOUS_PROFILE")
             if not profile:
                 raise ConfigError("no previous profile in this shell", "`stsenv use -` switches back after a second `stsenv use`")
-        if not profile:
-            raise ConfigError("which profile?", "stsenv use PROFILE (see `stsenv ls`)")
         config = config or AwsConfig(environ)
+        if not profile:
+            from stsenv import picker
+
+            profile = picker.choose(config, "use", interactive)  # on /dev/tty; exit 2 without one, as before
         source = resolve(config, profile, overrides=overrides)
         if saml_assertion is not None and not any(node.kind is kinds.SAML for node in source.chain()):
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind.name})", "leave the flag out")
         credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
         region = region_in_use(config, profile, overrides)
         values, unset = exports.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
+        history.remember(environ, profile)  # for the picker: most recently used first
     if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
         unset = [name for name in unset if name in environ or name not in exports.REGION_NAMES]
     sys.stdout.write(exports.block(values, unset, shell, fmt))
