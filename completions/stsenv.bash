@@ -8,13 +8,13 @@
 #
 
 _stsenv_commands='serve use configure ls login logout init completion whoami key-info decode web-identity-token
-    federate doctor'
+    federate doctor exec console'
 _stsenv_global_flags='--help --version --debug'
 # Flags followed by a value (their values are completed below, or left to the user).
 _stsenv_value_flags=' --shell --format --token-code --role-arn --source-profile --role-session-name
     --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity
     --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile
-    --audience --signing-algorithm '
+    --audience --signing-algorithm --service --session-duration '
 
 # __stsenv_flags: the flags of command $1.
 _stsenv_command_flags() {
@@ -33,6 +33,9 @@ _stsenv_command_flags() {
         --output --query' ;;
     federate) __stsenv_flags='--profile --duration-seconds --policy --policy-arns --tags --region --shell --format' ;;
     doctor) __stsenv_flags='--no-clock' ;;
+    exec) __stsenv_flags='--server --allow-nested --non-interactive --token-code --duration-seconds --region' ;;
+    console) __stsenv_flags='--print --service --session-duration --non-interactive --token-code --duration-seconds
+        --region' ;;
     *) __stsenv_flags='' ;;
     esac
     __stsenv_flags+=' --help'
@@ -56,7 +59,7 @@ _stsenv_reply() {
 
 _stsenv() {
     \builtin local _stsenv_cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]-}
-    \builtin local command='' word i positionals=0 __stsenv_flags=''
+    \builtin local command='' word i positionals=0 __stsenv_flags='' dashes=0
     COMPREPLY=()
     # `--flag=value`: bash splits the words at `=`.
     if [[ ${_stsenv_cur} == = ]]; then
@@ -67,7 +70,10 @@ _stsenv() {
     # The command, and how many plain words (not flags, not flag values) follow it.
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
-        if [[ ${word} == -* || ${word} == = ]]; then
+        if [[ ${word} == -- && ${command} == exec ]]; then
+            dashes=${i}
+            break
+        elif [[ ${word} == -* || ${word} == = ]]; then
             continue
         elif [[ ${_stsenv_value_flags} == *" ${COMP_WORDS[i - 1]} "* || ${COMP_WORDS[i - 1]} == = ]]; then
             continue
@@ -78,11 +84,25 @@ _stsenv() {
         fi
     done
 
+    # `exec ... -- COMMAND ARGS`: a command name, then its own arguments (files, as bash would).
+    if ((dashes)); then
+        \builtin local IFS=$'\n'
+        if ((COMP_CWORD == dashes + 1)); then
+            # shellcheck disable=SC2207
+            COMPREPLY=($(\builtin compgen -c -- "${_stsenv_cur}"))
+        else
+            # shellcheck disable=SC2207
+            COMPREPLY=($(\builtin compgen -f -- "${_stsenv_cur}"))
+        fi
+        \builtin return
+    fi
+
     # The value of a flag.
     case ${prev} in
     --shell) _stsenv_reply $'bash\nzsh\nfish' && \builtin return ;;
     --format) _stsenv_reply $'shell\njson\ndotenv' && \builtin return ;;
     --signing-algorithm) _stsenv_reply $'RS256\nES384' && \builtin return ;;
+    --service) _stsenv_reply $'ec2\ns3\niam\ncloudformation\nlambda\ncloudwatch\nrds\ndynamodbv2\nvpc' && \builtin return ;;
     --output)
         if [[ ${command} == ls ]]; then
             _stsenv_reply $'table\njson'
@@ -118,7 +138,7 @@ _stsenv() {
     ((positionals == 0)) || \builtin return
     case ${command} in
     use) _stsenv_reply "$(_stsenv_profiles)"$'\n-' ;;
-    serve | configure | login | logout) _stsenv_reply "$(_stsenv_profiles)" ;;
+    serve | configure | login | logout | exec | console) _stsenv_reply "$(_stsenv_profiles)" ;;
     init | completion) _stsenv_reply $'bash\nzsh\nfish' ;;
     esac
 }

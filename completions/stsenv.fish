@@ -16,7 +16,7 @@ function __stsenv_first_argument_of
     set -l value_flags --shell --format --token-code --role-arn --source-profile --role-session-name \
         --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity \
         --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile \
-        --audience --signing-algorithm
+        --audience --signing-algorithm --service --session-duration
     set -l words (commandline -opc)
     set -l command
     set -l plain 0
@@ -36,12 +36,25 @@ function __stsenv_first_argument_of
     contains -- "$command" $argv; and test $plain -eq 0
 end
 
+# Succeeds when the words before the one being completed are `exec ... --` (the command comes next), or, with
+# `args`, `exec ... -- COMMAND ...` (its arguments).
+function __stsenv_after_dashes
+    set -l words (commandline -opc)
+    set -l at (contains -i -- -- $words); or return 1
+    contains -- exec $words[1..$at]; or return 1
+    if test "$argv[1]" = args
+        test (count $words) -gt $at
+    else
+        test (count $words) -eq $at
+    end
+end
+
 # =============================================================================
 # Commands and global flags.
 #
 
 set -l commands serve use configure ls login logout init completion whoami key-info decode web-identity-token \
-    federate doctor
+    federate doctor exec console
 complete -c stsenv -f
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -l version -d 'show the version'
@@ -60,26 +73,30 @@ complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a decode -d '
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a web-identity-token -d 'a JWT naming you, for services outside AWS'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a federate -d 'federation token credentials'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'check configuration, cache and shell'
+complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a exec -d "run a command with a profile's credentials"
+complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a console -d 'open the AWS console signed in'
 
 # =============================================================================
 # Arguments and flags of each command.
 #
 
-complete -c stsenv -n "__stsenv_first_argument_of use serve configure login logout" -a '(__stsenv_profiles)' -d profile
+complete -c stsenv -n "__stsenv_first_argument_of use serve configure login logout exec console" -a '(__stsenv_profiles)' -d profile
 complete -c stsenv -n "__stsenv_first_argument_of use" -a - -d 'the previous profile'
 complete -c stsenv -n "__stsenv_first_argument_of init completion" -a 'bash zsh fish'
+complete -c stsenv -n __stsenv_after_dashes -a '(__fish_complete_command)'
+complete -c stsenv -n '__stsenv_after_dashes args' -F
 
 complete -c stsenv -n "__fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 
 complete -c stsenv -n "__fish_seen_subcommand_from use federate" -l shell -x -a 'bash zsh fish' -d 'the shell to print statements for'
 complete -c stsenv -n "__fish_seen_subcommand_from use federate" -l format -x -a 'shell json dotenv' -d 'what to print'
 complete -c stsenv -n "__fish_seen_subcommand_from use" -l clear -d 'unset every variable use sets'
-complete -c stsenv -n "__fish_seen_subcommand_from use" -l non-interactive -d 'never ask for an MFA code'
-complete -c stsenv -n "__fish_seen_subcommand_from use login" -l token-code -x -d 'the MFA code'
+complete -c stsenv -n "__fish_seen_subcommand_from use exec console" -l non-interactive -d 'never ask for an MFA code'
+complete -c stsenv -n "__fish_seen_subcommand_from use login exec console" -l token-code -x -d 'the MFA code'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l role-arn -x -d 'the role to assume'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l source-profile -x -a '(__stsenv_profiles)' -d 'profile that assumes the role'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l role-session-name -x -d 'session name'
-complete -c stsenv -n "__fish_seen_subcommand_from use configure federate web-identity-token" -l duration-seconds -x -d 'session duration'
+complete -c stsenv -n "__fish_seen_subcommand_from use configure federate web-identity-token exec console" -l duration-seconds -x -d 'session duration'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l external-id -x -d 'external id the role requires'
 complete -c stsenv -n "__fish_seen_subcommand_from use" -l serial-number -x -d 'MFA device ARN'
 complete -c stsenv -n "__fish_seen_subcommand_from use federate" -l policy -r -F -d 'session policy document'
@@ -91,7 +108,7 @@ complete -c stsenv -n "__fish_seen_subcommand_from use" -l assume-root -d 'assum
 complete -c stsenv -n "__fish_seen_subcommand_from use" -l target-principal -x -d 'member account for --assume-root'
 complete -c stsenv -n "__fish_seen_subcommand_from use" -l task-policy-arn -x -d 'task policy for --assume-root'
 
-complete -c stsenv -n "__fish_seen_subcommand_from use configure federate whoami key-info decode web-identity-token" -l region -x -d 'region of the profile or session'
+complete -c stsenv -n "__fish_seen_subcommand_from use configure federate whoami key-info decode web-identity-token exec console" -l region -x -d 'region of the profile or session'
 complete -c stsenv -n "__fish_seen_subcommand_from configure" -l mfa-serial -x -d 'MFA device ARN'
 
 complete -c stsenv -n "__fish_seen_subcommand_from ls" -l names -d 'profile names only'
@@ -104,6 +121,11 @@ complete -c stsenv -n "__fish_seen_subcommand_from init" -l prompt -d 'also put 
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l audience -x -d 'who the token is for'
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l signing-algorithm -x -a 'RS256 ES384' -d 'signing algorithm'
 complete -c stsenv -n "__fish_seen_subcommand_from doctor" -l no-clock -d 'skip the clock check (it contacts STS)'
+complete -c stsenv -n "__fish_seen_subcommand_from exec" -l server -d 'a credentials endpoint instead of keys'
+complete -c stsenv -n "__fish_seen_subcommand_from exec" -l allow-nested -d 'inside another exec of a different profile'
+complete -c stsenv -n "__fish_seen_subcommand_from console" -l print -d 'print the sign-in URL'
+complete -c stsenv -n "__fish_seen_subcommand_from console" -l service -x -a 'ec2 s3 iam cloudformation lambda cloudwatch rds dynamodbv2 vpc' -d 'console page to open'
+complete -c stsenv -n "__fish_seen_subcommand_from console" -l session-duration -x -d 'console session duration of a role'
 
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token federate" -l profile -x -a '(__stsenv_profiles)' -d 'profile whose credentials to use'
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token" -l output -x -a 'json text table' -d 'output format'

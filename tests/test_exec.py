@@ -11,8 +11,10 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 
 from reliakit import entry_path, set_remaining
+from shellkit import Shell
 
 PY = sys.executable
 DUMP_ENV = [PY, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
@@ -296,3 +298,14 @@ def test_server_says_why_when_it_cannot_renew(world, home, sts, tmp_path):
     assert out.startswith("500 AssumeRole refused: AccessDenied")
     assert "stsenv: exec --server: AssumeRole refused: AccessDenied" in err
     assert "ASIA" not in out + err
+
+
+@pytest.mark.parametrize("kind", ["bash", "zsh", "fish"])
+def test_completion_of_exec_and_console(kind, world, home, sts):
+    with Shell(kind, home) as shell:
+        assert "prod-role" in shell.complete("stsenv exec pr", "prod-served")
+        shell.complete("stsenv exec prod --ser", "--server")
+        shell.complete("stsenv console --sess", "--session-duration")
+        shell.complete("stsenv console prod --service clo", "cloudformation")
+        shell.complete("stsenv con", "console")
+        shell.complete("stsenv exec prod -- base6", "base64")
