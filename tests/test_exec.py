@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pexpect
+import pyotp
 import pytest
 
 from reliakit import entry_path, set_remaining
@@ -309,3 +310,35 @@ def test_completion_of_exec_and_console(kind, world, home, sts):
         shell.complete("stsenv console prod --service clo", "cloudformation")
         shell.complete("stsenv con", "console")
         shell.complete("stsenv exec prod -- base6", "base64")
+
+
+def test_server_asks_the_terminal_for_an_mfa_code_when_a_renewal_needs_one(home, sts, tmp_path):
+    """The MFA session under the role has run out as well: the renewal asks on the command's terminal."""
+    bob = sts.create_user("bob")
+    serial, secret = sts.create_virtual_mfa("bob")
+    role_arn = sts.create_role("Guarded", require_mfa=True)
+    home.write_credentials(f"[keys]\naws_access_key_id = {bob['access_key_id']}\naws_secret_access_key = {bob['secret_access_key']}\nmfa_serial = {serial}\n")
+    home.write_config(f"[profile guarded]\nrole_arn = {role_arn}\nsource_profile = keys\nduration_seconds = 900\nregion = us-east-1\n")
+    script, ready, go = tmp_path / "job.py", tmp_path / "ready", tmp_path / "go"
+    script.write_text(LONG_JOB)
+    child = pexpect.spawn("stsenv", ["exec", "guarded", "--server", "--", PY, str(script), str(ready), str(go)], env=home.env, encoding="utf-8", timeout=60)
+    totp = pyotp.TOTP(secret)
+    child.expect_exact("(keys): ")
+    child.sendline(totp.now())
+    child.expect("first arn:aws:sts::123456789012:assumed-role/Guarded/")
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first_key = json.loads(entry_path(home, "guarded").read_text())["AccessKeyId"]
+    set_remaining(entry_path(home, "guarded"), 100)
+    set_remaining(entry_path(home, "keys"), 30)
+    sts.expire(first_key)
+    go.touch()
+    child.expect_exact("(keys): ")
+    child.sendline(totp.at(time.time() + 30))  # the next code: AWS takes each code once
+    child.expect("second arn:aws:sts::123456789012:assumed-role/Guarded/")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert (sts.calls("GetSessionToken"), sts.calls("AssumeRole")) == (2, 2)
