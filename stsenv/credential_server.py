@@ -56,8 +56,11 @@ class CredentialServer:
         with self._one_at_a_time:
             try:
                 credentials = self._fetch()
-            except StsenvError as error:
-                message = redact.scrub(str(error))
+            except Exception as error:  # stsenv's one line; anything else is a bug, said as one line too
+                if isinstance(error, StsenvError):
+                    message = redact.scrub(str(error))
+                else:
+                    message = f"internal error ({type(error).__name__}); run with --debug for details and report it"
                 terminal.tell(f"stsenv: exec --server: {message}")
                 return 500, {"code": "StsenvError", "message": message}
         return 200, {

@@ -55,6 +55,14 @@ def remember(environ, profile):
     _write(path(environ), "".join(name + "\n" for name in names))
 
 
+def forget(environ):
+    """Remove the history (`logout --all`: the cache directory is left empty)."""
+    try:
+        os.unlink(path(environ))
+    except OSError:
+        pass
+
+
 def _write(target, text):
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):

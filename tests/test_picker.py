@@ -96,6 +96,8 @@ def test_history_is_small_private_and_secret_free(world, home, sts):
     adhoc = home.stsenv("use", "--role-arn", world.role_arn, "--source-profile", "base", "--format", "json")
     assert adhoc.returncode == 0, adhoc.stderr
     assert history.read_text() == "prod\nprod-role\n"  # nothing to pick again
+    assert home.stsenv("logout", "--all").returncode == 0
+    assert list(home.cache.iterdir()) == []
 
 
 def test_history_that_is_odd_is_no_history(world, home, sts):

@@ -73,7 +73,7 @@ def run(args):
 
         profile = picker.choose(config, "exec", args.interactive)
     _check_nesting(environ, profile, args.allow_nested)
-    overrides = Overrides(duration=args.duration_seconds, region=args.region)
+    overrides = Overrides(args.duration_seconds, args.region) if args.duration_seconds is not None or args.region else None
     source = resolve(config, profile, overrides=overrides)
     options = Options(args.interactive, args.token_code, environ)
     broker = Broker(options)
@@ -142,7 +142,7 @@ def serve_command(command_line, environ, values, unset, profile, fetch):
             child = subprocess.Popen(command_line, env=env)
         except OSError as error:
             return _not_started(command_line[0], error)
-        with _forwarding(child):
+        with _SignalForwarding(child):
             code = child.wait()
     finally:
         server.stop()
@@ -159,7 +159,7 @@ def _not_started(command, error):
     return code
 
 
-class _forwarding:
+class _SignalForwarding:
     """While the command runs: the signals sent to stsenv go to it, except those its terminal gave it too."""
 
     def __init__(self, child):

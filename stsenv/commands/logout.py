@@ -33,6 +33,10 @@ def run(args):
     for path in doomed:
         cache.remove(path)
     cache.remove_files_of(profiles)  # lock, holder and failure files, also of keys with no entry
+    if args.all:
+        from stsenv import history
+
+        history.forget(os.environ)  # the profiles used last: --all leaves the cache directory empty
     what = "everything" if args.all else args.profile
     print(f"stsenv: removed {len(doomed)} cached credential{'s' if len(doomed) != 1 else ''} for {what}", file=sys.stderr)
     for path in doomed:
