@@ -97,9 +97,9 @@ def _overridden(config, name, section, kind, overrides):
     if overrides.duration is None:
         return section
     if kind is None or kind.durations is None:
+        what = "holds its credentials (keys or a credential_process)" if kind is None else f"is a {kind.label} profile"
         raise ConfigError(
-            f"--duration-seconds: profile {name!r} holds its credentials (keys or a credential_process), "
-            "and how long they last is not stsenv's to choose",
+            f"--duration-seconds: profile {name!r} {what}, and how long its credentials last is not stsenv's to choose",
             "give it for a profile that assumes a role (or federates), or set mfa_session_duration for an MFA session",
         )
     low, high = kind.durations
