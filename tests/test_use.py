@@ -1,10 +1,12 @@
 """`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly design.md's variables."""
 
+import io
 import json
 import subprocess
 import time
 
 import pytest
+from dotenv import dotenv_values
 
 from shellcases import CONTRACT
 
@@ -84,6 +86,6 @@ def test_default_shell_follows_shell_variable(world, home):
 def test_formats_json_and_dotenv(world, home):
     as_json = json.loads(home.stsenv("use", "prod", "--format", "json").stdout)
     assert as_json["STSENV_PROFILE"] == "prod" and as_json["AWS_ACCESS_KEY_ID"].startswith("ASIA")
-    dotenv = dict(line.split("=", 1) for line in home.stsenv("use", "prod", "--format", "dotenv").stdout.splitlines())
+    dotenv = dotenv_values(stream=io.StringIO(home.stsenv("use", "prod", "--format", "dotenv").stdout))
     assert dotenv["AWS_ACCESS_KEY_ID"] == as_json["AWS_ACCESS_KEY_ID"]
     assert dotenv["AWS_SESSION_TOKEN"] == as_json["AWS_SESSION_TOKEN"]
