@@ -23,6 +23,16 @@ ADHOC_PREFIX = "adhoc:"
 OTHER_KIND_KEYS = ("web_identity_token_file", "saml_role_arn", "federation_name", "target_principal")
 # Optional session settings of a role profile (stsenv.kinds.session_settings).
 SESSION_SETTING_KEYS = ("policy", "policy_file", "policy_arns", "tags", "source_identity")
+# Every setting read with AwsConfig.value, so each may carry the `stsenv_` prefix (doctor names a misspelled one).
+SETTING_KEYS = frozenset(
+    "role_arn source_profile credential_source mfa_serial external_id role_session_name duration_seconds region "
+    "sts_regional_endpoints endpoint_url services use_fips_endpoint use_dualstack_endpoint "
+    "ignore_configured_endpoint_urls mfa_process mfa_totp_secret_process mfa_totp_secret_file mfa_session_duration "
+    "policy policy_file policy_arns tags source_identity web_identity_token_file saml_role_arn saml_principal_arn "
+    "saml_assertion_process federation_name target_principal task_policy_arn".split()
+)
+# Read as they are, never with the prefix.
+PLAIN_KEYS = frozenset("credential_process aws_access_key_id aws_secret_access_key aws_session_token".split())
 # Settings botocore acts on before it runs a profile's credential_process: beside `stsenv serve`, the aws CLI
 # and SDKs would use them and never run stsenv (configure refuses them, doctor reports them).
 BOTOCORE_BEFORE_PROCESS = ("role_arn", "web_identity_token_file", "sso_session", "sso_start_url", "login_session")
