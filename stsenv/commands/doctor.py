@@ -127,7 +127,7 @@ def _check_keys(config, findings):
             if not ours and not close:
                 continue
             mean = f" (did you mean {close[0]}?)" if close else ""
-            fix = f"rename it to {close[0]}" if close else f"remove it (stsenv reads {configuration.PREFIX}KEY for the keys in the README)"
+            fix = f"rename it to {close[0]}" if close else "remove it (the README's Configure section lists the keys stsenv reads)"
             findings.append((FAIL if ours else WARN, f"profile {name!r}: {key} is not a setting stsenv or botocore reads{mean}", fix))
 
 
