@@ -58,11 +58,19 @@ def region(config, section):
     """
     users = user_regions(config.environ)
     found = config.value(section, "region") or users["AWS_REGION"] or users["AWS_DEFAULT_REGION"]
-    if found and not (found.replace("-", "").isalnum() and found.isascii() and found[0] != "-" and len(found) <= 63):
-        from stsenv.oneline import quoted
-
-        raise ConfigError(f"region {quoted(found)} is not a region name", "use a name such as eu-west-1")
+    problem = found and region_problem(found)
+    if problem:
+        raise ConfigError(problem, "use a name such as eu-west-1")
     return found
+
+
+def region_problem(name):
+    """Why `name` is not a region name (letters, digits and inner hyphens, at most 63), or None."""
+    if name.replace("-", "").isalnum() and name.isascii() and name[0] != "-" and len(name) <= 63:
+        return None
+    from stsenv.oneline import quoted  # a value from a file or a flag: cut, escaped
+
+    return f"region {quoted(name)} is not a region name"
 
 
 def _partition_row(name):
