@@ -39,6 +39,12 @@ def build_parser():
     use.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
     use.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
     use.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    use.add_argument(
+        "--refresh",
+        metavar="PROFILE",
+        help="what the prompt hook runs (write --refresh=PROFILE): never asks or waits for a person, gives up after "
+        "$STSENV_REFRESH_TIMEOUT seconds (5), and says why in one line",
+    )
     adhoc.add_use_arguments(use)
     use.set_defaults(func=_run_use)
 
@@ -58,6 +64,12 @@ def _run_use(args):
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
+    if args.refresh is not None:
+        if args.profile or args.clear or args.token_code or args.saml_assertion_file or adhoc.wanted(args):
+            raise ConfigError("--refresh=PROFILE names the profile itself, and takes only --shell and --format beside it")
+        from stsenv.refresh import refresh
+
+        return refresh(args.refresh, args.shell, args.fmt)
     config = profile = None
     if adhoc.wanted(args):
         from stsenv.config import AwsConfig

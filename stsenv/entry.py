@@ -9,6 +9,8 @@ import sys
 from stsenv.errors import StsenvError
 
 USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
+# The prompt hook's `use --refresh=PROFILE`: the name is part of the word, so no name is ever read as a flag.
+REFRESH_FLAG = "--refresh="
 # Commands run on every AWS call or prompt refresh, whose exit skips the interpreter's teardown (see run()).
 FAST_EXIT_COMMANDS = ("serve", "use")
 
@@ -78,6 +80,10 @@ def _dispatch(argv):
 
         return serve(argv[1])
     simple_use = _simple_use(argv)
+    if simple_use is not None and simple_use.pop("refresh", False):
+        from stsenv.refresh import refresh
+
+        return refresh(**simple_use)
     if simple_use is not None:
         from stsenv.use import use
 
@@ -88,14 +94,20 @@ def _dispatch(argv):
 
 
 def _simple_use(argv):
-    """`use PROFILE [--shell S] [--format F] [--non-interactive]` without argparse; None for anything else
-    (which argparse then parses, with its help and errors)."""
-    if len(argv) < 2 or argv[0] != "use" or argv[1].startswith("-") and argv[1] != "-":
+    """`use PROFILE [--shell S] [--format F] [--non-interactive]`, and the prompt hook's
+    `use --refresh=PROFILE [--shell S] [--format F]`, without argparse; None for anything else (which argparse
+    then parses, with its help and errors)."""
+    if len(argv) < 2 or argv[0] != "use":
         return None
-    options = {"profile": argv[1]}
+    if argv[1].startswith(REFRESH_FLAG):
+        options = {"profile": argv[1][len(REFRESH_FLAG) :], "refresh": True}
+    elif argv[1].startswith("-") and argv[1] != "-":
+        return None
+    else:
+        options = {"profile": argv[1]}
     words = iter(argv[2:])
     for word in words:
-        if word == "--non-interactive":
+        if word == "--non-interactive" and "refresh" not in options:
             options["interactive"] = False
         elif word in USE_FLAGS_WITH_VALUE:
             value = next(words, None)

@@ -11,7 +11,7 @@ import os
 import time
 
 from stsenv import jsonfast
-from stsenv.errors import LockTimeout
+from stsenv.errors import LockTimeout, MfaAskedElsewhere
 
 # Locks this process holds: while it waits behind someone typing an MFA code, its own waiters must
 # know that too, or they would give up after the plain timeout.
@@ -24,7 +24,7 @@ class KeyLock:
     """`with KeyLock(base, purpose, tell, timeout):` holds `<base>.lock`, or raises LockTimeout.
 
     `timeout` is (plain, mfa): how long to wait for a holder that refreshes, and for one that asks a
-    person for an MFA code. `answered`, if given, is asked between attempts for what the holder has made
+    person for an MFA code; an mfa of None waits for no person (MfaAskedElsewhere at once). `answered`, if given, is asked between attempts for what the holder has made
     meanwhile: once it returns something, the waiting ends without the lock, with that in `answer`.
     """
 
@@ -57,6 +57,9 @@ class KeyLock:
             holder = self._read_holder()
             waited = time.monotonic() - started
             asking = holder.get("asking_for_mfa", False)
+            if asking and self._mfa_timeout is None:
+                pid = holder.get("pid")
+                raise MfaAskedElsewhere(f"another terminal is asking for the MFA code (stsenv pid {pid})" if pid else "another terminal is asking for the MFA code")
             if asking != behind_a_person:
                 behind_a_person = asking
                 tell_waiters(asking_for_mfa=asking)
@@ -89,10 +92,10 @@ class KeyLock:
                 handle.write(jsonfast.dumps_flat(holder))
             os.replace(temporary, self._holder_path)
         except OSError:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            _remove(temporary)
+        except BaseException:  # an interrupt, or the deadline of `use --refresh`: no file left behind
+            _remove(temporary)
+            raise
 
     def _answered_meanwhile(self):
         if self._answered is not None:
@@ -117,6 +120,13 @@ class KeyLock:
             return holder if isinstance(holder, dict) else {}
         except (OSError, ValueError, RecursionError):
             return {}
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def tell_waiters(asking_for_mfa):

@@ -17,8 +17,9 @@ def default_shell(environ):
     return "bash"
 
 
-def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
-    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
+def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, options=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc); `options`
+    (broker.Options) replaces those made of `interactive` and `token_code` (stsenv.refresh)."""
     environ = os.environ
     shell = shell or default_shell(environ)
     own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
@@ -35,7 +36,8 @@ def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, cle
         source = config.resolve(profile)
         if saml_assertion is not None and not any(node.kind == "saml" for node in source.chain()):
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind})", "leave the flag out")
-        credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
+        options = options or Options(interactive, token_code, environ, saml_assertion=saml_assertion)
+        credentials = Broker(options).credentials(source)
         region = config.value(config.section(profile), "region")
         values, unset = render.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
     if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
