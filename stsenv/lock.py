@@ -24,8 +24,9 @@ class KeyLock:
     """`with KeyLock(base, purpose, tell, timeout):` holds `<base>.lock`, or raises LockTimeout.
 
     `timeout` is (plain, mfa): how long to wait for a holder that refreshes, and for one that asks a
-    person for an MFA code; an mfa of None waits for no person (MfaAskedElsewhere at once). `answered`, if given, is asked between attempts for what the holder has made
-    meanwhile: once it returns something, the waiting ends without the lock, with that in `answer`.
+    person for an MFA code (None: wait for no person, MfaAskedElsewhere at once). `answered`, if given, is
+    asked between attempts for what the holder has made meanwhile: once it returns something, the waiting
+    ends without the lock, with that in `answer`.
     """
 
     def __init__(self, base, purpose, tell, timeout, answered=None):
@@ -59,7 +60,7 @@ class KeyLock:
             asking = holder.get("asking_for_mfa", False)
             if asking and self._mfa_timeout is None:
                 pid = holder.get("pid")
-                raise MfaAskedElsewhere(f"another terminal is asking for the MFA code (stsenv pid {pid})" if pid else "another terminal is asking for the MFA code")
+                raise MfaAskedElsewhere("another terminal is asking for the MFA code" + (f" (stsenv pid {pid})" if pid else ""))
             if asking != behind_a_person:
                 behind_a_person = asking
                 tell_waiters(asking_for_mfa=asking)

@@ -68,12 +68,12 @@ def refresh_timeout(environ):
 def _check_renewable(profile):
     """RefreshFailed for a name the hook cannot renew: no profile (empty, a flag, not a name), or an ad-hoc session."""
     try:
-        if profile.startswith("-"):  # `-` would be `use -` (the previous profile), anything else a flag
-            raise ConfigError("a flag")
-        check_profile_name(profile)
+        named = check_profile_name(profile) and not profile.startswith("-")  # `-` is `use -`, the rest flags
     except ConfigError:
+        named = False
+    if not named:
         reason = "STSENV_PROFILE does not name a profile; run `stsenv use PROFILE`"
-        raise RefreshFailed(profile, reason, EXIT_USAGE, shown=quoted(profile, 100)) from None
+        raise RefreshFailed(profile, reason, EXIT_USAGE, shown=quoted(profile, 100))
     if profile.startswith(ADHOC_PREFIX):
         reason = "an ad-hoc session cannot renew itself; run the `stsenv use` or `stsenv federate` that made it again"
         raise RefreshFailed(profile, reason, EXIT_USAGE)
