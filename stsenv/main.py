@@ -12,6 +12,8 @@ from stsenv.errors import StsenvError
 USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
 # The values argparse allows for them (exports.SHELLS, exports.FORMATS; tests/test_fast_path.py keeps them equal).
 USE_CHOICES = {"shell": ("bash", "zsh", "fish"), "fmt": ("shell", "json", "dotenv")}
+# The prompt hook's `use --refresh=PROFILE`: the name is part of the word, so no name is ever read as a flag.
+REFRESH_FLAG = "--refresh="
 # Commands run on every AWS call or prompt refresh, whose exit skips the interpreter's teardown (see run()).
 FAST_EXIT_COMMANDS = ("serve", "use")
 
@@ -81,6 +83,10 @@ def _dispatch(argv):
 
         return serve(argv[1])
     simple_use = _simple_use(argv)
+    if simple_use is not None and "refresh" in simple_use:
+        from stsenv.refresh import refresh
+
+        return refresh(simple_use.pop("refresh"), **simple_use)
     if simple_use is not None:
         from stsenv.commands.use import use
 
@@ -91,9 +97,10 @@ def _dispatch(argv):
 
 
 def _simple_use(argv):
-    """`use PROFILE [--shell S] [--format F] [--non-interactive]` without argparse: the options before or
-    after the profile, a repeated one's last value winning, as argparse takes them. None for anything else
-    (argparse then parses it, with its help and errors); what this takes, argparse takes the same way."""
+    """`use PROFILE [--shell S] [--format F] [--non-interactive]`, and the prompt hook's
+    `use --refresh=PROFILE [--shell S] [--format F]`, without argparse: the options before or after the
+    profile, a repeated one's last value winning, as argparse takes them. None for anything else (argparse
+    then parses it, with its help and errors); what this takes, argparse takes the same way."""
     if not argv or argv[0] != "use":
         return None
     options = {}
@@ -107,10 +114,14 @@ def _simple_use(argv):
             if value not in USE_CHOICES[name]:
                 return None
             options[name] = value
+        elif word.startswith(REFRESH_FLAG):
+            options["refresh"] = word[len(REFRESH_FLAG) :]
         elif "profile" not in options and (word == "-" or not word.startswith("-")):
             options["profile"] = word
         else:
             return None
+    if "refresh" in options:  # the profile is the flag's; the run never asks anyone (argparse says what else is wrong)
+        return None if "profile" in options or "interactive" in options else options
     return options if "profile" in options else None
 
 

@@ -1,7 +1,7 @@
 """`--format dotenv` is read back exactly by sh (`set -a; . ./creds.env`) and python-dotenv, runs nothing,
 and a value that cannot be written so is refused (exit 2, one line, nothing on stdout).
 
-The rule (stsenv.render.dotenv_quote): every value in single quotes; refused when it holds `'`, `${`, two
+The rule (stsenv.exports.dotenv_quote): every value in single quotes; refused when it holds `'`, `${`, two
 backslashes in a row, a backslash at its end, or a control character. docker compose cannot run here (no
 container engine); its single-quote rule (README, `stsenv serve` and `stsenv use`) is met by the same values.
 """
@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from stsenv import render
+from stsenv import exports
 from stsenv.errors import ConfigError
 
 SOURCE_AND_DUMP = {  # how a dotenv file is put into a shell's environment; each prints it NUL-separated
@@ -44,7 +44,7 @@ def values(canary):
 
 def write(path, variables):
     """The dotenv text `use --format dotenv` prints for `variables`, written to `path`."""
-    path.write_text(render.block(variables, [], "bash", "dotenv"), encoding="utf-8")
+    path.write_text(exports.block(variables, [], "bash", "dotenv"), encoding="utf-8")
 
 
 def read_back(path):
@@ -61,7 +61,7 @@ def read_back(path):
 
 def accepted(name, value):
     try:
-        render.dotenv_quote(name, value)
+        exports.dotenv_quote(name, value)
     except ConfigError as error:
         assert "\n" not in str(error) and (len(value) < 4 or value not in str(error))  # never the value itself
         return False
@@ -97,7 +97,7 @@ REFUSED = {
 @pytest.mark.parametrize("value, what", REFUSED.values(), ids=REFUSED.keys())
 def test_values_that_cannot_be_written_are_refused_by_name(value, what):
     with pytest.raises(ConfigError) as refused:
-        render.block({"AWS_SECRET_ACCESS_KEY": value}, [], "bash", "dotenv")
+        exports.block({"AWS_SECRET_ACCESS_KEY": value}, [], "bash", "dotenv")
     assert str(refused.value).startswith(f"refusing to write AWS_SECRET_ACCESS_KEY in dotenv format: its value holds {what}, ")
 
 

@@ -1,4 +1,4 @@
-"""The fast path's `use` parser (stsenv.entry._simple_use, no argparse) and argparse (stsenv.cli) take the
+"""The fast path's `use` parser (stsenv.main._simple_use, no argparse) and argparse (stsenv.cli) take the
 same command lines the same way: whatever the fast path takes, argparse takes with the same options, and a
 plain `use` that argparse takes, the fast path takes too (issue 15 §5: `use prod --format bash --format json`
 was taken by one and refused by the other)."""
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stsenv import render
+from stsenv import exports
 from stsenv.cli import build_parser
-from stsenv.entry import USE_CHOICES, _simple_use
+from stsenv.main import USE_CHOICES, _simple_use
 from stsenv.errors import ConfigError
 
 PARSER = build_parser()
@@ -84,4 +84,4 @@ def test_the_table(words, expected):
 
 
 def test_the_fast_paths_choices_are_argparses():
-    assert USE_CHOICES == {"shell": render.SHELLS, "fmt": render.FORMATS}
+    assert USE_CHOICES == {"shell": exports.SHELLS, "fmt": exports.FORMATS}

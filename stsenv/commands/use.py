@@ -25,6 +25,12 @@ def register(commands):
     parser.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
     parser.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
     parser.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    parser.add_argument(
+        "--refresh",
+        metavar="PROFILE",
+        help="what the prompt hook runs (write --refresh=PROFILE): never asks or waits for a person, gives up after "
+        "$STSENV_REFRESH_TIMEOUT seconds (5), and says why in one line",
+    )
     adhoc.add_use_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -34,6 +40,12 @@ def run(args):
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
+    if args.refresh is not None:
+        if args.profile or args.clear or args.token_code or args.saml_assertion_file or adhoc.wanted(args):
+            raise ConfigError("--refresh=PROFILE names the profile itself, and takes only --shell and --format beside it")
+        from stsenv.refresh import refresh
+
+        return refresh(args.refresh, shell=args.shell, fmt=args.fmt)
     if not args.clear:
         refuse_terminal(args.shell, args.fmt)  # now, before a SAML assertion is read from stdin (use() checks again)
     config = profile = None
@@ -108,8 +120,9 @@ def _as_typed(shell):
     return " ".join(["stsenv", *words])
 
 
-def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
-    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
+def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, options=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc); `options`
+    (broker.Options) replaces those made of `interactive` and `token_code` (stsenv.refresh)."""
     environ = os.environ
     shell = shell or default_shell(environ)
     if not clear:
@@ -128,7 +141,8 @@ def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, 
         source = resolve(config, profile)
         if saml_assertion is not None and not any(node.kind is kinds.SAML for node in source.chain()):
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind.name})", "leave the flag out")
-        credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
+        options = options or Options(interactive, token_code, environ, saml_assertion=saml_assertion)
+        credentials = Broker(options).credentials(source)
         region = config.value(config.section(profile), "region")
         values, unset = exports.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
     if own_regions is not None:  # a region variable not in the environment is none of stsenv's (and fish's `set -e` of one fails)
