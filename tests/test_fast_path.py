@@ -13,7 +13,7 @@ from stsenv.main import USE_CHOICES, _simple_use
 from stsenv.errors import ConfigError
 
 PARSER = build_parser()
-FAST_OPTIONS = ("profile", "shell", "fmt", "interactive")
+FAST_OPTIONS = ("profile", "shell", "fmt", "interactive", "refresh")
 # What argparse's `use` holds when only the fast path's options are given: every other setting at its default.
 PLAIN = {name: value for name, value in vars(PARSER.parse_args(["use", "p"])).items() if name not in FAST_OPTIONS}
 PROFILES = ["prod", "-", "a:b/c@d+e=f,g", "", "use", "json", "bash", "x y"]
@@ -21,17 +21,18 @@ FLAGS = ["--shell", "--format", "--non-interactive"]
 VALUES = ["bash", "zsh", "fish", "shell", "json", "dotenv", "sh", "JSON", "", "-"]
 # Words argparse reads its own way (abbreviations, `=`, `--`, other flags, numbers that look negative):
 # the fast path must leave them to argparse, or read them as argparse does.
-OTHER_WORDS = ["--shell=bash", "--form", "--non", "--", "--clear", "-1", "-x", "--token-code", "123456", "--role-arn", "-a b", "--debug"]
+OTHER_WORDS = ["--shell=bash", "--form", "--non", "--", "--clear", "-1", "-x", "--token-code", "123456", "--role-arn", "-a b", "--debug",
+               "--refresh=prod", "--refresh=-x", "--refresh=", "--refresh"]
 
 
 def by_argparse(argv):
-    """(profile, shell, fmt, interactive) as argparse reads a plain `use`; None when it refuses the line or
-    reads more than the fast path's options into it."""
+    """(profile, shell, fmt, interactive, refresh) as argparse reads a plain `use` (or the prompt hook's
+    `use --refresh=PROFILE`); None when it refuses the line or reads more than the fast path's options into it."""
     try:
         args = vars(PARSER.parse_args(argv))
     except (ConfigError, SystemExit):
         return None
-    if args["profile"] is None or {name: value for name, value in args.items() if name not in FAST_OPTIONS} != PLAIN:
+    if args["profile"] is None and args["refresh"] is None or {name: value for name, value in args.items() if name not in FAST_OPTIONS} != PLAIN:
         return None
     return tuple(args[name] for name in FAST_OPTIONS)
 
@@ -40,7 +41,7 @@ def by_fast_path(argv):
     options = _simple_use(argv)
     if options is None:
         return None
-    return options["profile"], options.get("shell"), options.get("fmt", "shell"), options.get("interactive", True)
+    return options.get("profile"), options.get("shell"), options.get("fmt", "shell"), options.get("interactive", True), options.get("refresh")
 
 
 plain_words = st.lists(st.sampled_from(PROFILES + FLAGS + VALUES), max_size=7)
@@ -64,16 +65,18 @@ def test_whatever_the_fast_path_takes_argparse_takes_the_same_way(words):
 
 TABLE = {
     # argv after `use`: what both read, or None for a line both refuse (argparse) or leave to argparse (fast path)
-    ("prod",): ("prod", None, "shell", True),
+    ("prod",): ("prod", None, "shell", True, None),
     ("prod", "--format", "bash", "--format", "json"): None,
-    ("prod", "--format", "json", "--format", "dotenv"): ("prod", None, "dotenv", True),
-    ("prod", "--shell", "fish", "--shell", "zsh"): ("prod", "zsh", "shell", True),
-    ("--non-interactive", "prod", "--shell", "fish"): ("prod", "fish", "shell", False),
-    ("--shell", "zsh", "-"): ("-", "zsh", "shell", True),
+    ("prod", "--format", "json", "--format", "dotenv"): ("prod", None, "dotenv", True, None),
+    ("prod", "--shell", "fish", "--shell", "zsh"): ("prod", "zsh", "shell", True, None),
+    ("--non-interactive", "prod", "--shell", "fish"): ("prod", "fish", "shell", False, None),
+    ("--shell", "zsh", "-"): ("-", "zsh", "shell", True, None),
     ("prod", "other"): None,
     ("prod", "--shell"): None,
     ("prod", "--shell", "--format", "json"): None,
     ("--format", "json"): None,
+    ("--refresh=prod", "--shell", "zsh"): (None, "zsh", "shell", True, "prod"),
+    ("--shell", "fish", "--refresh=-x"): (None, "fish", "shell", True, "-x"),
 }
 
 

@@ -188,7 +188,7 @@ def test_another_terminal_asking_for_the_code_gives_the_prompt_back_at_once(kind
     serial, secret = sts.create_virtual_mfa("alice")
     role = sts.create_role("Guarded", require_mfa=True)
     home.write_config(home.config.read_text() + f"\n[profile guarded]\nrole_arn = {role}\nsource_profile = base\nmfa_serial = {serial}\n")
-    asking = pexpect.spawn("stsenv", ["use", "guarded"], env=home.env, encoding="utf-8", timeout=60)
+    asking = pexpect.spawn("stsenv", ["login", "guarded"], env=home.env, encoding="utf-8", timeout=60)  # a person at the prompt
     try:
         asking.expect_exact("MFA code for ")
         with Shell(kind, home) as shell:
