@@ -9,7 +9,9 @@ import sys
 
 from stsenv.errors import StsenvError
 
-USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
+# The flags of a plain `use` that take a value: the option of use() each sets, and the values it takes
+# (stsenv.exports.SHELLS and FORMATS, argparse's choices; tests/test_use_parser_parity.py holds them equal).
+USE_FLAGS_WITH_VALUE = {"--shell": ("shell", ("bash", "zsh", "fish")), "--format": ("fmt", ("shell", "json", "dotenv"))}
 # Commands run on every AWS call or prompt refresh, whose exit skips the interpreter's teardown (see run()).
 FAST_EXIT_COMMANDS = ("serve", "use")
 
@@ -99,14 +101,13 @@ def _simple_use(argv):
         if word == "--non-interactive":
             options["interactive"] = False
         elif word in USE_FLAGS_WITH_VALUE:
+            name, choices = USE_FLAGS_WITH_VALUE[word]
             value = next(words, None)
-            if value is None or value.startswith("-"):
+            if value not in choices:  # each value, as argparse checks it: a bad one is refused even when another follows
                 return None
-            options[USE_FLAGS_WITH_VALUE[word]] = value
+            options[name] = value
         else:
             return None
-    if options.get("shell", "bash") not in ("bash", "zsh", "fish") or options.get("fmt", "shell") not in ("shell", "json", "dotenv"):
-        return None
     return options
 
 
