@@ -1,4 +1,5 @@
-"""The errors stsenv reports, each carrying the exit code that design.md assigns to it."""
+"""The errors stsenv reports, each carrying the exit code stsenv ends with: 1 AWS or the network, 2 usage or
+configuration, 3 an MFA code needed and none to be had, 4 a lock wait that ran out of time."""
 
 EXIT_AWS = 1
 EXIT_USAGE = 2
