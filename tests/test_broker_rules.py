@@ -305,6 +305,24 @@ def test_a_parent_too_close_to_expiry_to_sign_is_refreshed_and_written(provider,
     assert broker.cache.read(parent).access_key_id == "ASIAFRESH00000000001"
 
 
+def test_a_parent_another_process_refreshed_meanwhile_signs_when_it_outlives_the_call(provider, environ):
+    """It need not last FRESH_FOR: what the holder wrote is taken once it has SIGNING_MARGIN left."""
+    parent = Source(SESSION, "base", {"duration": 43200})
+    broker = new_broker(environ)
+    broker.cache.write(parent, credentials("ASIAPARENT0000000001", SIGNING_MARGIN - 30))
+    holder = broker.cache.lock(parent, "refreshing base")
+    assert holder.try_acquire()
+
+    def refreshed_by_the_holder():
+        new_broker(environ).cache.write(parent, credentials("ASIAHOLDER0000000001", SIGNING_MARGIN + 300))
+        holder.__exit__(None, None, None)
+
+    timer = later(0.1, refreshed_by_the_holder)
+    broker.credentials(role(parent))
+    timer.join()
+    assert provider.calls == [("prod", "ASIAHOLDER0000000001")]
+
+
 def test_long_lived_keys_sign_as_they_are_and_are_never_cached(provider, environ):
     keys = Source(kinds.STATIC, "base", {"access_key_id": "AKIAKEYS000000000001"}, private={"secret_access_key": "brokersecret-keys"})
     broker = new_broker(environ)
