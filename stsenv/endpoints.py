@@ -34,25 +34,6 @@ REGION_MARKER = "STSENV_REGION"
 USER_REGION_PREFIX = "STSENV_USER_"
 
 
-class Endpoint:
-    """Where one AWS call goes (`url`, and the `region` its signature names) and how long to wait for its answer."""
-
-    __slots__ = ("url", "region", "read_timeout")
-
-    def __init__(self, url, region, read_timeout):
-        self.url = url
-        self.region = region
-        self.read_timeout = read_timeout
-
-    @classmethod
-    def of(cls, where, environ):
-        """The endpoint of `where`, a Source's params (or sts_endpoint's answer): its "endpoint" and "region";
-        the read timeout from STSENV_STS_READ_TIMEOUT in `environ`."""
-        from stsenv.settings import sts_read_timeout
-
-        return cls(where["endpoint"], where["region"], sts_read_timeout(environ))
-
-
 def user_regions(environ):
     """{"AWS_REGION": value or None, "AWS_DEFAULT_REGION": ...} as the user has them in `environ`.
 

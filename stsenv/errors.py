@@ -1,5 +1,4 @@
-"""The errors stsenv reports, each carrying the exit code stsenv ends with: 1 AWS or the network, 2 usage or
-configuration, 3 an MFA code needed and none to be had, 4 a lock wait that ran out of time."""
+"""The errors stsenv reports, each carrying its exit code (the README's "Errors and exit codes")."""
 
 EXIT_AWS = 1
 EXIT_USAGE = 2

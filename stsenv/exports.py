@@ -1,4 +1,4 @@
-"""What `use` and `serve` print: export blocks for bash, zsh and fish, dotenv, JSON, credential_process JSON.
+"""What `use` prints: export blocks for bash, zsh and fish, dotenv, JSON.
 
 Every value is quoted for its shell, and every name is checked, because the output is `eval`ed.
 """
@@ -110,11 +110,6 @@ def block(values, unset, shell, fmt="shell"):
         lines = [f"unset {name};" for name in unset]
         lines += [f"export {name}={posix_quote(value)};" for name, value in values.items()]
     return "\n".join(lines) + "\n"
-
-
-def process_json(credentials):
-    """credential_process output: Version 1, Expiration with an explicit UTC offset."""
-    return jsonfast.dumps_flat(credentials.process_output()) + "\n"
 
 
 def posix_quote(value):

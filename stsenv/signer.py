@@ -41,5 +41,7 @@ def call(args, operation):
     credentials, where, section = caller(config, args.profile, config.environ)
     if args.region:
         where = endpoints.sts_endpoint(config, {**section, "region": args.region})
-    endpoint = endpoints.Endpoint.of(where, config.environ)
+    from stsenv.sts import Endpoint
+
+    endpoint = Endpoint.of(where, config.environ)
     return operation(credentials, endpoint), awscli_output.choose_format(args.output, config.environ, section), query

@@ -1,7 +1,7 @@
 """The only module that imports boto3 for STS: one function per STS operation, AWS's refusals turned into
 one line.
 
-Every call goes to the endpoint the profile decided (stsenv.endpoints.Endpoint), signed with the credentials
+Every call goes to the endpoint the profile decided (Endpoint, from stsenv.endpoints), signed with the credentials
 given, never with whatever botocore would find in the environment or the user's config files.
 """
 
@@ -19,9 +19,27 @@ from botocore.utils import parse_timestamp
 from stsenv import answers, kinds
 from stsenv.errors import AwsError
 from stsenv.oneline import oneline
+from stsenv.settings import sts_read_timeout
 
 ATTEMPTS = 3  # with 5 s to connect and 10 s to answer, all attempts end well inside the 60 s lock wait
 CONNECT_TIMEOUT = 5
+
+
+class Endpoint:
+    """Where one AWS call goes (`url`, and the `region` its signature names) and how long to wait for its answer."""
+
+    __slots__ = ("url", "region", "read_timeout")
+
+    def __init__(self, url, region, read_timeout):
+        self.url = url
+        self.region = region
+        self.read_timeout = read_timeout
+
+    @classmethod
+    def of(cls, where, environ):
+        """The endpoint of `where`, a Source's params (or sts_endpoint's answer): its "endpoint" and "region";
+        the read timeout from STSENV_STS_READ_TIMEOUT in `environ`."""
+        return cls(where["endpoint"], where["region"], sts_read_timeout(environ))
 
 
 def client_config(read_timeout):
@@ -117,7 +135,7 @@ def _client(signer, endpoint):
 def call(operation, signer, endpoint, **parameters):
     """Run one STS operation (`operation` is the boto3 method name); AwsError with a hint on any failure.
 
-    `endpoint` is a stsenv.endpoints.Endpoint. Parameters that are None are left out.
+    `endpoint` is an Endpoint. Parameters that are None are left out.
     """
     parameters = {name: value for name, value in parameters.items() if value is not None}
     action = action_of(operation)

@@ -1,4 +1,4 @@
-"""`use --role-arn ...`, `use --assume-root ...` and `federate NAME`: the seeds' flags, without editing config,
+"""`use --role-arn ...`, `use --assume-root ...` and `federate NAME`: the flags of `aws sts assume-role` and `assume-root`, without editing config,
 cached under a key that holds every flag that decides the credentials."""
 
 import json

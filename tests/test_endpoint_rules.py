@@ -9,6 +9,7 @@ from test_endpoints import CASES, SERVICES, botocore_endpoint
 from stsenv import endpoints
 from stsenv.config import AwsConfig
 from stsenv.errors import ConfigError
+from stsenv.sts import Endpoint
 
 
 @pytest.fixture
@@ -112,8 +113,8 @@ def test_endpoint_settings_botocore_refuses(tmp_path, settings, message):
 
 
 def test_an_endpoint_carries_the_read_timeout_of_the_run():
-    found = endpoints.Endpoint.of({"endpoint": "https://sts.eu-west-1.amazonaws.com", "region": "eu-west-1"}, {"STSENV_STS_READ_TIMEOUT": "2.5"})
+    found = Endpoint.of({"endpoint": "https://sts.eu-west-1.amazonaws.com", "region": "eu-west-1"}, {"STSENV_STS_READ_TIMEOUT": "2.5"})
     assert (found.url, found.region, found.read_timeout) == ("https://sts.eu-west-1.amazonaws.com", "eu-west-1", 2.5)
-    assert endpoints.Endpoint.of({"endpoint": "u", "region": "r"}, {}).read_timeout == 10
+    assert Endpoint.of({"endpoint": "u", "region": "r"}, {}).read_timeout == 10
     with pytest.raises(ConfigError, match="STSENV_STS_READ_TIMEOUT='inf' must be a finite positive number of seconds"):
-        endpoints.Endpoint.of({"endpoint": "u", "region": "r"}, {"STSENV_STS_READ_TIMEOUT": "inf"})
+        Endpoint.of({"endpoint": "u", "region": "r"}, {"STSENV_STS_READ_TIMEOUT": "inf"})

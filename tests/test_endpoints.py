@@ -1,4 +1,4 @@
-"""Regional STS endpoints (seed 004): stsenv sends each profile's calls where botocore would, and the
+"""Regional STS endpoints: stsenv sends each profile's calls where botocore would, and the
 endpoint is part of the cache key."""
 
 import json

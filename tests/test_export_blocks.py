@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stsenv import exports
+from stsenv.commands.serve import process_json
 from stsenv.credentials import Credentials
 from stsenv.endpoints import user_regions
 from stsenv.errors import ConfigError
@@ -127,14 +128,14 @@ def test_a_nul_byte_is_refused(shell, fmt):
 
 
 def test_credential_process_output():
-    assert json.loads(exports.process_json(SESSION)) == {
+    assert json.loads(process_json(SESSION)) == {
         "Version": 1,
         "AccessKeyId": "ASIAEXPORT0000000001",
         "SecretAccessKey": "sec'ret\\x",
         "SessionToken": "tok$en",
         "Expiration": "2030-03-17T17:46:40Z",
     }
-    assert list(json.loads(exports.process_json(LONG_LIVED))) == ["Version", "AccessKeyId", "SecretAccessKey"]
+    assert list(json.loads(process_json(LONG_LIVED))) == ["Version", "AccessKeyId", "SecretAccessKey"]
 
 
 # ---- any value reads back as it was ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly the variables of its contract (CONTRACT in tests/shellcases.py)."""
+"""`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly the variables the README promises."""
 
 import json
 import subprocess

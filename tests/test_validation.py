@@ -1,4 +1,4 @@
-"""Every limit of the seeds and the STS API, checked before any call: one `stsenv:` line per mistake, exit 2."""
+"""Every limit AWS documents for STS, checked before any call: one `stsenv:` line per mistake, exit 2."""
 
 import pytest
 

@@ -6,7 +6,7 @@ else is imported (no boto3, botocore, argparse or json). stsenv.main calls serve
 
 import sys
 
-from stsenv import exports
+from stsenv import jsonfast
 from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.resolution import resolve
@@ -21,5 +21,10 @@ def register(commands):
 def serve(profile):
     source = resolve(AwsConfig(), profile)
     credentials = Broker(Options(interactive=True)).credentials(source)
-    sys.stdout.write(exports.process_json(credentials))
+    sys.stdout.write(process_json(credentials))
     return 0
+
+
+def process_json(credentials):
+    """credential_process output: Version 1, Expiration with an explicit UTC offset."""
+    return jsonfast.dumps_flat(credentials.process_output()) + "\n"

@@ -2,7 +2,6 @@
 (when the role itself asks) an MFA code."""
 
 from stsenv import sts
-from stsenv.endpoints import Endpoint
 from stsenv.providers.session_parameters import session_parameters
 
 
@@ -12,7 +11,7 @@ def fetch(source, signer, options):
     def assume(code=None):
         return sts.assume_role(
             signer,
-            Endpoint.of(params, options.environ),
+            sts.Endpoint.of(params, options.environ),
             RoleArn=params["role_arn"],
             RoleSessionName=params["session_name"],
             DurationSeconds=params["duration"],

@@ -3,7 +3,6 @@
 
 from stsenv import redact, saml_assertion, sts
 from stsenv.configured_command import run_configured
-from stsenv.endpoints import Endpoint
 from stsenv.errors import ConfigError
 
 PROCESS_TIMEOUT = 300  # a person may be logging in to their identity provider
@@ -15,7 +14,7 @@ def fetch(source, signer, options):
     redact.remember(assertion)
     saml_assertion.check(assertion, params["role_arn"], params["principal_arn"])
     return sts.assume_role_with_saml(
-        Endpoint.of(params, options.environ),
+        sts.Endpoint.of(params, options.environ),
         RoleArn=params["role_arn"],
         PrincipalArn=params["principal_arn"],
         SAMLAssertion=assertion,

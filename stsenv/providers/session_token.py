@@ -1,13 +1,12 @@
 """GetSessionToken with MFA on long-lived keys: the MFA session that roles then assume from."""
 
 from stsenv import mfa, sts
-from stsenv.endpoints import Endpoint
 
 
 def fetch(source, signer, options):
     params = source.params
     serial = params["mfa_serial"]
-    endpoint = Endpoint.of(source.private["sts"], options.environ)  # the regional endpoint in effect; the cache key holds only the partition
+    endpoint = sts.Endpoint.of(source.private["sts"], options.environ)  # the regional endpoint in effect; the cache key holds only the partition
 
     def open_session(code):
         return sts.get_session_token(signer, endpoint, DurationSeconds=params["duration"], SerialNumber=serial, TokenCode=code)

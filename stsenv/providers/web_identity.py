@@ -1,7 +1,6 @@
 """AssumeRoleWithWebIdentity: an OIDC token from a file (EKS, GitHub Actions, ...) for a role. Unsigned."""
 
 from stsenv import sts
-from stsenv.endpoints import Endpoint
 from stsenv.errors import ConfigError
 
 TOKEN_MAX_CHARS = 20000
@@ -10,7 +9,7 @@ TOKEN_MAX_CHARS = 20000
 def fetch(source, signer, options):
     params = source.params
     return sts.assume_role_with_web_identity(
-        Endpoint.of(params, options.environ),
+        sts.Endpoint.of(params, options.environ),
         RoleArn=params["role_arn"],
         RoleSessionName=params["session_name"],
         DurationSeconds=params["duration"],
