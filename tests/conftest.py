@@ -11,7 +11,7 @@ script), a shell, or a server (the local STS, Identity Center and sign-in endpoi
 Every other test runs in this process, and together they are the quick check: `pytest -m "not slow"`.
 A guard keeps it so: an audit hook sees every process started (subprocess, fork, exec, spawn, os.system)
 and every socket bound or connected, and a test that is not marked slow fails when one happened during
-its setup, call or teardown (check_started_nothing).
+its setup, call or teardown (pytest_runtest_makereport below).
 """
 
 import json
@@ -195,7 +195,6 @@ STARTING_EVENTS = frozenset(
         "os.forkpty",
         "os.posix_spawn",
         "os.spawn",
-        "pty.spawn",
         "socket.bind",
         "socket.connect",
     }
@@ -225,7 +224,7 @@ def pytest_runtest_protocol(item, nextitem):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """check_started_nothing: a test outside the slow set that started something fails, naming what."""
+    """A test outside the slow set that started something fails, naming what it started."""
     outcome = yield
     report = outcome.get_result()
     started, _started[:] = list(_started), []

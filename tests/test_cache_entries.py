@@ -31,6 +31,9 @@ def cache(tmp_path, said):
     return found
 
 
+MISSING = object()  # a field left out of the entry
+
+
 def sound_entry(**changes):
     expires = int(time.time()) + 3600
     entry = {
@@ -51,8 +54,6 @@ def sound_entry(**changes):
     return {key: value for key, value in entry.items() if value is not MISSING}
 
 
-MISSING = object()
-
 
 def put(cache, text, mode=0o600, name=None):
     """Write `text` as the entry file of SOURCE (or `name`), with `mode`."""
@@ -63,38 +64,39 @@ def put(cache, text, mode=0o600, name=None):
     return path
 
 
+# Each entry is made when its test runs: expiries are relative to that moment.
 REFUSALS = {
-    "not an object": ([sound_entry()], "unknown format"),
-    "another version": (sound_entry(version=2), "unknown format"),
-    "no version": (sound_entry(version=MISSING), "unknown format"),
-    "no key": (sound_entry(key=MISSING), "field key is missing or not text"),
-    "empty profile": (sound_entry(profile=""), "field profile is missing or not text"),
-    "kind a number": (sound_entry(kind=3), "field kind is missing or not text"),
-    "no access key": (sound_entry(AccessKeyId=MISSING), "field AccessKeyId is missing or not text"),
-    "secret a list": (sound_entry(SecretAccessKey=["x"]), "field SecretAccessKey is missing or not text"),
-    "another key": (sound_entry(key="assume-role(role_arn='other')<-[]"), "it holds credentials for another configuration"),
-    "no expiry": (sound_entry(Expires=MISSING), "its expiry is not valid"),
-    "expiry a float": (sound_entry(Expires=time.time() + 3600), "its expiry is not valid"),
-    "expiry a boolean": (sound_entry(Expires=True), "its expiry is not valid"),
-    "expiry as text": (sound_entry(Expires=str(int(time.time()) + 3600)), "its expiry is not valid"),
-    "no ISO expiry": (sound_entry(Expiration=MISSING), "its expiry is not valid"),
+    "not an object": (lambda: [sound_entry()], "unknown format"),
+    "another version": (lambda: sound_entry(version=2), "unknown format"),
+    "no version": (lambda: sound_entry(version=MISSING), "unknown format"),
+    "no key": (lambda: sound_entry(key=MISSING), "field key is missing or not text"),
+    "empty profile": (lambda: sound_entry(profile=""), "field profile is missing or not text"),
+    "kind a number": (lambda: sound_entry(kind=3), "field kind is missing or not text"),
+    "no access key": (lambda: sound_entry(AccessKeyId=MISSING), "field AccessKeyId is missing or not text"),
+    "secret a list": (lambda: sound_entry(SecretAccessKey=["x"]), "field SecretAccessKey is missing or not text"),
+    "another key": (lambda: sound_entry(key="assume-role(role_arn='other')<-[]"), "it holds credentials for another configuration"),
+    "no expiry": (lambda: sound_entry(Expires=MISSING), "its expiry is not valid"),
+    "expiry a float": (lambda: sound_entry(Expires=time.time() + 3600), "its expiry is not valid"),
+    "expiry a boolean": (lambda: sound_entry(Expires=True), "its expiry is not valid"),
+    "expiry as text": (lambda: sound_entry(Expires=str(int(time.time()) + 3600)), "its expiry is not valid"),
+    "no ISO expiry": (lambda: sound_entry(Expiration=MISSING), "its expiry is not valid"),
     "further than AWS grants": (
-        sound_entry(Expires=int(time.time()) + kinds.LONGEST_GRANT + CLOCK_TOLERANCE + 60),
+        lambda: sound_entry(Expires=int(time.time()) + kinds.LONGEST_GRANT + CLOCK_TOLERANCE + 60),
         "its expiry is further away than AWS ever grants",
     ),
-    "token a number": (sound_entry(SessionToken=12), "field SessionToken is not text"),
-    "arn an object": (sound_entry(Arn={}), "field Arn is not text"),
-    "account a number": (sound_entry(Account=123456789012), "field Account is not text"),
-    "retry time a float": (sound_entry(RetryAfter=time.time()), "field RetryAfter is not a whole number"),
-    "a newline in the secret": (sound_entry(SecretAccessKey="abc\ndef"), "field SecretAccessKey holds characters no credential has"),
-    "an escape in the token": (sound_entry(SessionToken="tok\x1b[2J"), "field SessionToken holds characters no credential has"),
-    "a line separator in the arn": (sound_entry(Arn="arn\u2028x"), "field Arn holds characters no credential has"),
+    "token a number": (lambda: sound_entry(SessionToken=12), "field SessionToken is not text"),
+    "arn an object": (lambda: sound_entry(Arn={}), "field Arn is not text"),
+    "account a number": (lambda: sound_entry(Account=123456789012), "field Account is not text"),
+    "retry time a float": (lambda: sound_entry(RetryAfter=time.time()), "field RetryAfter is not a whole number"),
+    "a newline in the secret": (lambda: sound_entry(SecretAccessKey="abc\ndef"), "field SecretAccessKey holds characters no credential has"),
+    "an escape in the token": (lambda: sound_entry(SessionToken="tok\x1b[2J"), "field SessionToken holds characters no credential has"),
+    "a line separator in the arn": (lambda: sound_entry(Arn="arn\u2028x"), "field Arn holds characters no credential has"),
 }
 
 
-@pytest.mark.parametrize("entry, problem", REFUSALS.values(), ids=REFUSALS.keys())
-def test_an_entry_that_is_not_exactly_right_is_a_miss(cache, said, entry, problem):
-    path = put(cache, json.dumps(entry))
+@pytest.mark.parametrize("make, problem", REFUSALS.values(), ids=REFUSALS.keys())
+def test_an_entry_that_is_not_exactly_right_is_a_miss(cache, said, make, problem):
+    path = put(cache, json.dumps(make()))
     assert cache.read(SOURCE) is None
     assert said == [f"stsenv: ignoring cache file {path}: {problem}"]
 
