@@ -84,7 +84,7 @@ def _dispatch(argv):
         return serve(argv[1])
     simple_use = _simple_use(argv)
     if simple_use is not None and "refresh" in simple_use:
-        from stsenv.refresh import refresh
+        from stsenv.commands.use import refresh
 
         return refresh(simple_use.pop("refresh"), **simple_use)
     if simple_use is not None:

@@ -1,4 +1,5 @@
-"""`stsenv use --refresh=PROFILE`: what the shells' prompt hook runs when the credentials it holds near their end.
+"""The rules of `stsenv use --refresh=PROFILE`, what the shells' prompt hook runs when the credentials it holds
+near their end (stsenv.commands.use.refresh hands its work to renew()).
 
 The hook evals stdout on exit 0 only, and lets stderr reach the terminal as it is. So on success this prints the
 block, and on any failure exactly one line, the sentence the user reads at the prompt
@@ -17,7 +18,6 @@ import os
 import signal
 
 from stsenv.broker import Options
-from stsenv.commands.use import use
 from stsenv.config import ADHOC_PREFIX, check_profile_name
 from stsenv.errors import EXIT_LOCK, EXIT_USAGE, ConfigError, MfaAskedElsewhere, MfaNotAsked, StsenvError
 from stsenv.oneline import oneline, quoted
@@ -41,14 +41,15 @@ class _OutOfTime(BaseException):
     takes it for an ordinary failure and goes on."""
 
 
-def refresh(profile, *, shell=None, fmt="shell"):
-    """Print the block that renews `profile` in a shell, or fail with RefreshFailed."""
+def renew(profile, print_block):
+    """`print_block(options)` (it prints the block that renews `profile` in a shell) under the prompt's rules:
+    never asking or waiting for a person, within the time limit; RefreshFailed, one sentence, for anything else."""
     _check_renewable(profile)
     said = []  # what the broker would have said on the way: only the failure is told
     try:
         budget = refresh_timeout(os.environ)
         with _Deadline(budget):
-            return use(profile, shell=shell, fmt=fmt, options=Options(interactive=False, for_prompt=True, tell=said.append))
+            return print_block(Options(interactive=False, for_prompt=True, tell=said.append))
     except _OutOfTime:
         waited = [line[len("stsenv: ") :] for line in said if line.startswith(WAITING)]
         doing = f" {waited[-1]}" if waited else ""

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from stsenv import exports
 from stsenv.errors import ConfigError
 
+pytestmark = pytest.mark.slow  # the round trips run sh and bash
+
 SOURCE_AND_DUMP = {  # how a dotenv file is put into a shell's environment; each prints it NUL-separated
     "sh": ["sh", "-c", 'set -a; . "$DOTENV_FILE"; env -0'],
     "bash": ["bash", "--norc", "--noprofile", "-c", 'set -a; . "$DOTENV_FILE"; env -0'],

@@ -43,8 +43,6 @@ def run(args):
     if args.refresh is not None:
         if args.profile or args.clear or args.token_code or args.saml_assertion_file or adhoc.wanted(args):
             raise ConfigError("--refresh=PROFILE names the profile itself, and takes only --shell and --format beside it")
-        from stsenv.refresh import refresh
-
         return refresh(args.refresh, shell=args.shell, fmt=args.fmt)
     if not args.clear:
         refuse_terminal(args.shell, args.fmt)  # now, before a SAML assertion is read from stdin (use() checks again)
@@ -118,6 +116,13 @@ def _as_typed(shell):
         hide = word == "--token-code"
         words.append(word if word and all(c.isalnum() or c in "-_./:=@,+%" for c in word) else quote(word))
     return " ".join(["stsenv", *words])
+
+
+def refresh(profile, *, shell=None, fmt="shell"):
+    """`use --refresh=PROFILE`, the prompt hook's renewal: the block, or one sentence (stsenv.refresh)."""
+    from stsenv.refresh import renew
+
+    return renew(profile, lambda options: use(profile, shell=shell, fmt=fmt, options=options))
 
 
 def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, options=None):
