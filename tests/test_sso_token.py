@@ -343,3 +343,35 @@ def test_eight_cold_serves_of_one_role_make_one_create_token_and_one_get_role_cr
     (entry,) = home.cache_entries().values()
     assert entry["kind"] == "sso" and entry["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer" and entry["Account"] == ACCOUNT
     assert release(world, tmp_path, "serve", "dev", count=2) == outputs[:2] and sso.calls("GetRoleCredentials") == 1  # warm
+
+
+def test_eight_serves_that_need_a_login_try_one_renewal_and_all_say_so(world, sso, tmp_path):
+    written = world.write_token(expires_in=-60)
+    sso.revoke_refresh_token(written["refreshToken"])
+    sso.inject_fault("CreateToken", "slow:1")
+    go = tmp_path / "go"
+    processes = [world.driver("serve", "dev", env={"SSODRIVER_GO": str(go)}) for _ in range(8)]
+    time.sleep(0.5)
+    go.touch()
+    results = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [3] * 8
+    last_lines = {stderr.splitlines()[-1] for _, stderr in results}  # waiters may first say whom they wait for
+    assert last_lines == {
+        "stsenv: profile 'dev': IAM Identity Center would not renew the token of sso-session corp (CreateToken refused: "
+        "InvalidGrantException: Invalid refresh token provided) (run `stsenv login dev`, or `aws sso login --sso-session corp`)"
+    }
+    assert world.grants() == ["refresh_token"]
+
+
+def test_cached_role_credentials_with_time_left_are_kept_when_a_login_is_needed(world, sso, capfd):
+    from stsenv import providers
+
+    providers.MODULES.setdefault("sso", "sso")  # the lead's row in the table of kinds
+    sso.configure(role_credential_duration=1000)  # inside the 20 minutes stsenv wants left: the next serve refreshes
+    world.write_token()
+    broker = Broker(Options(interactive=False, environ=world.env))
+    first = broker.credentials(world.source())
+    sso.end_sessions()
+    kept = Broker(Options(interactive=False, environ=world.env)).credentials(world.source())
+    assert kept.access_key_id == first.access_key_id and sso.calls("GetRoleCredentials") == 2
+    assert "still using the cached credentials for dev" in capfd.readouterr().err

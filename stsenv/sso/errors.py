@@ -1,13 +1,15 @@
 """LoginNeeded: the one failure of an SSO profile that only a person can fix, by signing in again (exit 3)."""
 
-from stsenv.errors import EXIT_MFA, StsenvError
+from stsenv.errors import EXIT_MFA, AwsError
 
 
-class LoginNeeded(StsenvError):
+class LoginNeeded(AwsError):
     """No token, an expired one that cannot be renewed, a renewal refused, or a token the portal refuses.
 
     Exit 3, like an MFA code that cannot be had: credential_process callers and the prompt hook treat it as
-    "a person must act", and no process opens a browser or waits for one.
+    "a person must act", and no process opens a browser or waits for one. An AwsError, so that the broker
+    treats it as a failed refresh: cached role credentials with time left are still handed out, and the
+    processes waiting on the lock end with the same line instead of each trying again.
     """
 
     exit_code = EXIT_MFA
