@@ -181,6 +181,25 @@ def test_a_token_from_aws_sso_login_with_pkce_is_renewed_by_stsenv_and_botocore_
     assert world.grants() == ["authorization_code", "refresh_token"]
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"accessToken": "aoa\\nforged: header", "expiresIn": 3600}', "accessToken"),
+        ('{"accessToken": "aoa-token-0123456789", "expiresIn": -5}', "expiresIn is not a whole number"),
+        ('{"accessToken": "aoa-token-0123456789", "expiresIn": 99999999999}', "expiresIn is not a whole number"),
+        ('{"expiresIn": 3600}', "accessToken is missing"),
+    ],
+)
+def test_an_odd_renewal_answer_is_refused_and_the_file_is_left_as_it_was(world, sso, body, expected):
+    world.write_token(expires_in=-60)
+    before = world.token_path().read_bytes()
+    sso.inject_reply("CreateToken", body)
+    with pytest.raises(AwsError) as caught:
+        renewal.access_token(world.settings(), world.env)
+    assert expected in str(caught.value) and "\n" not in str(caught.value) and caught.value.exit_code == 1
+    assert world.token_path().read_bytes() == before
+
+
 # ---- role credentials --------------------------------------------------------------------------------------
 
 

@@ -54,26 +54,22 @@ def start_device_authorization(settings, registration):
 
 def device_token(settings, registration, device_code):
     """CreateToken with the device code grant: {accessToken, expiresIn, refreshToken (or None)}."""
-    return _create_token(settings, registration, grantType=DEVICE_GRANT, deviceCode=device_code)
+    return _create_token(settings, registration.client_id, registration.client_secret, grantType=DEVICE_GRANT, deviceCode=device_code)
 
 
 def refresh_token(settings, client_id, client_secret, refresh):
     """CreateToken with the refresh token grant: {accessToken, expiresIn, refreshToken (or None)}."""
-    registration = Registration(client_id, client_secret, 0)
-    return _create_token(settings, registration, grantType=REFRESH_GRANT, refreshToken=refresh)
+    return _create_token(settings, client_id, client_secret, grantType=REFRESH_GRANT, refreshToken=refresh)
 
 
-def _create_token(settings, registration, **grant):
-    answer = clients.call(
-        "sso-oidc", settings.oidc, settings.region, "create_token", clientId=registration.client_id, clientSecret=registration.client_secret, **grant
-    )
+def _create_token(settings, client_id, client_secret, **grant):
+    answer = clients.call("sso-oidc", settings.oidc, settings.region, "create_token", clientId=client_id, clientSecret=client_secret, **grant)
     refuse = _refuser("CreateToken")
-    token = {
+    return {
         "accessToken": _secret(answer, "accessToken", refuse),
         "expiresIn": _whole(answer, "expiresIn", 1, TOKEN_LIFETIME_MAX, refuse),
         "refreshToken": _secret(answer, "refreshToken", refuse) if answer.get("refreshToken") is not None else None,
     }
-    return token
 
 
 def _refuser(origin):
