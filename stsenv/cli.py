@@ -54,10 +54,12 @@ def _run_serve(args):
 
 
 def _run_use(args):
-    from stsenv.use import use
+    from stsenv.use import refuse_terminal, use
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
+    if not args.clear:
+        refuse_terminal(args.shell, args.fmt)  # now, before a SAML assertion is read from stdin (use() checks again)
     config = profile = None
     if adhoc.wanted(args):
         from stsenv.config import AwsConfig

@@ -23,6 +23,19 @@ ADHOC_PREFIX = "adhoc:"
 OTHER_KIND_KEYS = ("web_identity_token_file", "saml_role_arn", "federation_name", "target_principal")
 # Optional session settings of a role profile (stsenv.kinds.session_settings).
 SESSION_SETTING_KEYS = ("policy", "policy_file", "policy_arns", "tags", "source_identity")
+# Every setting read with AwsConfig.value, so each may carry the `stsenv_` prefix (doctor names a misspelled one).
+SETTING_KEYS = frozenset(
+    "role_arn source_profile credential_source mfa_serial external_id role_session_name duration_seconds region "
+    "sts_regional_endpoints endpoint_url services use_fips_endpoint use_dualstack_endpoint "
+    "ignore_configured_endpoint_urls mfa_process mfa_totp_secret_process mfa_totp_secret_file mfa_session_duration "
+    "policy policy_file policy_arns tags source_identity web_identity_token_file saml_role_arn saml_principal_arn "
+    "saml_assertion_process federation_name target_principal task_policy_arn".split()
+)
+# Read as they are, never with the prefix.
+PLAIN_KEYS = frozenset("credential_process aws_access_key_id aws_secret_access_key aws_session_token".split())
+# Settings botocore acts on before it runs a profile's credential_process: beside `stsenv serve`, the aws CLI
+# and SDKs would use them and never run stsenv (configure refuses them, doctor reports them).
+BOTOCORE_BEFORE_PROCESS = ("role_arn", "web_identity_token_file", "sso_session", "sso_start_url", "login_session")
 # Credentials that are a role session: a role assumed with them is role chaining, limited to one hour.
 ROLE_SESSION_KINDS = frozenset({"assume-role", "web-identity", "saml"})
 # (region prefix, DNS suffix, dual-stack DNS suffix) of the partitions other than aws (botocore's partitions.json).
@@ -60,13 +73,22 @@ USER_REGION_PREFIX = "STSENV_USER_"
 
 def check_profile_name(name):
     """Return `name` if it is a valid profile name; ConfigError otherwise (before it can reach an eval)."""
-    if not name or len(name) > PROFILE_NAME_MAX or not PROFILE_NAME_CHARS.issuperset(name):
+    if not _is_profile_name(name):
         shown = name if name.isprintable() and len(name) <= 60 else repr(name[:60])
         raise ConfigError(
             f"invalid profile name {shown!r}",
             "use letters, digits and - _ . @ + = , : / only",
         )
     return name
+
+
+def region_problem(region):
+    """Why `region` is not a region name (letters, digits and inner hyphens, at most 63), or None."""
+    if region.replace("-", "").isalnum() and region.isascii() and region[0] != "-" and len(region) <= 63:
+        return None
+    from stsenv.oneline import quoted  # a value from a file or a flag: cut, escaped
+
+    return f"region {quoted(region)} is not a region name"
 
 
 def config_paths(environ):
@@ -90,16 +112,21 @@ def _read_ini(path):
 
 
 class AwsConfig:
-    """The merged profiles of the config and credentials files (credentials-file values win, as in botocore)."""
+    """The merged profiles of the config and credentials files (credentials-file values win, as in botocore).
 
-    def __init__(self, environ=None):
+    `config_text` stands in for the config file's content: what `configure` is about to write, resolved
+    before it is written.
+    """
+
+    def __init__(self, environ=None, config_text=None):
         self.environ = os.environ if environ is None else environ
         self.config_path, self.credentials_path = config_paths(self.environ)
         self.profiles = {}
         self.services = {}
         self.stray_sections = []
         self.user_regions = user_regions(self.environ)
-        for section, values in _read_ini(self.config_path).items():
+        config = _read_ini(self.config_path) if config_text is None else inifile.parse(config_text, self.config_path)
+        for section, values in config.items():
             self._add_config_section(section, values)
         for name, values in _read_ini(self.credentials_path).items():
             self.profiles.setdefault(name, {}).update(values)
@@ -117,26 +144,33 @@ class AwsConfig:
 
     # ---- reading one profile -------------------------------------------------------------------
 
-    def section(self, name):
-        """The merged settings of profile `name`; ConfigError suggesting close names when there is none."""
+    def section(self, name, named_by=None):
+        """The merged settings of profile `name`; ConfigError suggesting close names when there is none.
+
+        `named_by` ("profile 'prod' names source_profile") is the setting that led here: a name that is
+        missing or invalid is then said as that setting's mistake, naming both profiles.
+        """
+        if named_by is not None and not _is_profile_name(name):
+            from stsenv.oneline import quoted
+
+            raise ConfigError(f"{named_by} {quoted(name, 60)}, which is not a profile name", "use letters, digits and - _ . @ + = , : / only")
         check_profile_name(name)
         try:
             return self.profiles[name]
         except KeyError:
-            raise self._unknown_profile(name) from None
+            raise self._unknown_profile(name, named_by) from None
 
-    def _unknown_profile(self, name):
+    def _unknown_profile(self, name, named_by=None):
+        missing = f"{named_by} {name!r}, which does not exist" if named_by else f"profile {name!r} not found"
         if name in self.stray_sections:
-            return ConfigError(
-                f"profile {name!r} not found: {self.config_path} has [{name}], but profiles there need [profile {name}]"
-            )
-        if name.startswith(ADHOC_PREFIX):  # e.g. the shell's refresh hook, after `use --role-arn ...`
+            return ConfigError(f"{missing}: {self.config_path} has [{name}], but profiles there need [profile {name}]")
+        if name.startswith(ADHOC_PREFIX) and named_by is None:  # e.g. the shell's refresh hook, after `use --role-arn ...`
             return ConfigError(f"{name} was made from command-line flags, and has no profile to refresh it by", "run that `stsenv use` (or `federate`) command again")
         from difflib import get_close_matches
 
         close = get_close_matches(name, list(self.profiles), n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else f"profiles are read from {self.config_path}"
-        return ConfigError(f"profile {name!r} not found", hint)
+        return ConfigError(missing, hint)
 
     @staticmethod
     def value(section, key, default=None):
@@ -169,8 +203,9 @@ class AwsConfig:
         not decide the endpoint of the next profile: the user's values are read, not stsenv's (user_regions).
         """
         region = self.value(section, "region") or self.user_regions["AWS_REGION"] or self.user_regions["AWS_DEFAULT_REGION"]
-        if region and not (region.replace("-", "").isalnum() and region.isascii() and region[0] != "-" and len(region) <= 63):
-            raise ConfigError(f"region {region!r} is not a region name", "use a name such as eu-west-1")
+        problem = region and region_problem(region)
+        if problem:
+            raise ConfigError(problem, "use a name such as eu-west-1")
         return region
 
     def partition(self, section):
@@ -232,17 +267,17 @@ class AwsConfig:
 
     # ---- resolving a profile into a Source chain ------------------------------------------------
 
-    def resolve(self, name, _seen=(), _mfa=None):
+    def resolve(self, name, _seen=(), _mfa=None, _named_by=None):
         """The Source chain that yields profile `name`'s credentials.
 
         `_mfa` is (serial, settings) of a role further up the chain: the MFA session is opened on the
         long-lived keys at the root of the chain when there are such keys, so that one code serves every
-        role that sources from them.
+        role that sources from them. `_named_by` is the setting of the profile before that names this one.
         """
         if name in _seen:
             raise ConfigError(f"profile loop: {' -> '.join(_seen + (name,))}")
         _check_depth(_seen, name)
-        section = self.section(name)
+        section = self.section(name, _named_by)
         seen = _seen + (name,)
         if any(self.value(section, key) for key in OTHER_KIND_KEYS):
             from stsenv import kinds  # web identity, SAML, federation, assume-root
@@ -289,7 +324,7 @@ class AwsConfig:
         if source_profile and credential_source:
             raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
         if source_profile:
-            return self._as_signer(source_profile, seen, mfa)
+            return self._as_signer(source_profile, seen, mfa, f"profile {name!r} names {_key_name(section, 'source_profile')}")
         if credential_source == "Environment":
             return self._with_mfa_session(self._environment(name), mfa)
         if credential_source:
@@ -304,15 +339,15 @@ class AwsConfig:
             f"add stsenv_source_profile (or source_profile) to [profile {name}]",
         )
 
-    def _as_signer(self, name, seen, mfa):
+    def _as_signer(self, name, seen, mfa, named_by):
         """A profile used as a source: its static keys win over its own role, as in botocore."""
         _check_depth(seen, name)  # (it may be a profile of `seen`: its own keys sign its own role, as in botocore)
-        section = self.section(name)
+        section = self.section(name, named_by)
         if self._has_static_keys(section):
             return self._static_keys(name, section, mfa)
         served = served_profile(section.get("credential_process"))
         if served is not None and served != name:
-            return self.resolve(served, seen + (name,), mfa)
+            return self.resolve(served, seen + (name,), mfa, _runs(name))
         return self.resolve(name, seen, mfa)
 
     def _own_credentials(self, name, section, seen, mfa):
@@ -326,7 +361,7 @@ class AwsConfig:
                 f"add stsenv_role_arn and stsenv_source_profile, e.g. `stsenv configure {name} --role-arn ARN --source-profile SRC`",
             )
         if served is not None:
-            return self.resolve(served, seen, mfa)
+            return self.resolve(served, seen, mfa, _runs(name))
         if command:
             return Source("process", name, {"command": command})
         if self.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
@@ -415,6 +450,20 @@ def served_profile(command):
             rest = words[start + 1 :]
             return rest[1] if len(rest) >= 2 and rest[0] == "serve" else None
     return None
+
+
+def _is_profile_name(name):
+    return bool(name) and len(name) <= PROFILE_NAME_MAX and PROFILE_NAME_CHARS.issuperset(name)
+
+
+def _key_name(section, key):
+    """`stsenv_KEY` when the section names it so (that one wins, see AwsConfig.value), else `KEY`."""
+    return PREFIX + key if section.get(PREFIX + key) else key
+
+
+def _runs(name):
+    """How profile `name` names the profile it serves: through its credential_process line."""
+    return f"profile {name!r} runs stsenv serve with profile"
 
 
 def _check_depth(seen, name):

@@ -17,10 +17,46 @@ def default_shell(environ):
     return "bash"
 
 
+def refuse_terminal(shell=None, fmt="shell"):
+    """ConfigError when stdout is a terminal: credentials printed there change nothing and stay on the screen.
+
+    Called before anything is resolved or fetched (no STS call, no MFA prompt): one isatty(2) call, no import.
+    The shell integration, `eval "$(...)"`, a pipe and a file all give stdout another home.
+    """
+    if not os.isatty(1):
+        return
+    shell = shell or default_shell(os.environ)
+    command = _as_typed(shell)
+    if fmt != "shell":
+        hint = f"send it to a file or a pipe: {command} > FILE"
+    elif shell == "fish":
+        hint = f"run `{command} | source`, or add `stsenv init fish | source` to ~/.config/fish/config.fish to make `stsenv use` work in place"
+    else:
+        hint = f'run `eval "$({command})"`, or add `eval "$(stsenv init {shell})"` to ~/.{shell}rc to make `stsenv use` work in place'
+    raise ConfigError("not printing credentials to a terminal, where they would change nothing", hint)
+
+
+def _as_typed(shell):
+    """This command line as the user could type it again (an MFA code given on it left out)."""
+    quote = render.fish_quote if shell == "fish" else render.posix_quote
+    words = []
+    hide = False
+    for word in sys.argv[1:]:
+        if word == "--debug":
+            continue
+        if hide or word.startswith("--token-code="):
+            word = "CODE" if hide else "--token-code=CODE"
+        hide = word == "--token-code"
+        words.append(word if word and all(c.isalnum() or c in "-_./:=@,+%" for c in word) else quote(word))
+    return " ".join(["stsenv", *words])
+
+
 def use(profile, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None):
     """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc)."""
     environ = os.environ
     shell = shell or default_shell(environ)
+    if not clear:
+        refuse_terminal(shell, fmt)
     own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
     if clear:
         values, unset = render.clear_environment(environ.get("STSENV_PROFILE"), own_regions)
