@@ -165,3 +165,11 @@ def test_without_a_token_populate_is_a_login(home, sso):
     with pytest.raises(LoginNeeded) as caught:
         populate(world)
     assert caught.value.exit_code == 3 and "`aws sso login --sso-session corp`" in str(caught.value) and sso.calls() == 0
+
+
+def test_a_file_with_windows_line_endings_keeps_them(world, home):
+    text = home.config.read_text().replace("\n", "\r\n")
+    home.config.write_bytes(text.encode())
+    populate(world)
+    after = home.config.read_bytes().decode()
+    assert after.startswith(text) and after.count("\n") == after.count("\r\n") > text.count("\n")

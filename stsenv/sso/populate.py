@@ -155,13 +155,7 @@ def apply(config, planned, skipped=(), dry_run=False):
     """Add each Planned profile to `config`'s config file unless a profile of that name exists (in either file);
     with dry_run, only say what would be added. The new text is parsed back and compared before it is written."""
     path = config.config_path
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        text = ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {getattr(error, 'strerror', None) or 'not UTF-8 text'}") from None
+    text = configedit.read(path)  # with its line endings, which the edit keeps
     before = inifile.parse(text, path)
     added, unchanged, skipped, blocks = [], [], list(skipped), []
     for profile in planned:
