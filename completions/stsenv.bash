@@ -11,7 +11,7 @@ _stsenv_commands='serve use configure ls login logout init completion whoami key
     federate doctor exec console'
 _stsenv_global_flags='--help --version --debug'
 # Flags followed by a value (their values are completed below, or left to the user).
-_stsenv_value_flags=' --shell --format --token-code --role-arn --source-profile --role-session-name
+_stsenv_value_flags=' --shell --format --token-code --refresh --role-arn --source-profile --role-session-name
     --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity
     --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile
     --audience --signing-algorithm --service --session-duration '
@@ -19,7 +19,7 @@ _stsenv_value_flags=' --shell --format --token-code --role-arn --source-profile 
 # __stsenv_flags: the flags of command $1.
 _stsenv_command_flags() {
     case $1 in
-    use) __stsenv_flags='--shell --format --clear --non-interactive --token-code --role-arn --source-profile
+    use) __stsenv_flags='--shell --format --clear --non-interactive --token-code --refresh --role-arn --source-profile
         --role-session-name --external-id --serial-number --source-identity --duration-seconds --policy
         --policy-arns --tags --region --assume-root --target-principal --task-policy-arn --saml-assertion-file' ;;
     configure) __stsenv_flags='--role-arn --source-profile --region --mfa-serial --external-id --role-session-name

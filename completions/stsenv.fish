@@ -13,7 +13,7 @@ end
 
 # Succeeds when the word being completed is the first plain word after one of the commands $argv.
 function __stsenv_first_argument_of
-    set -l value_flags --shell --format --token-code --role-arn --source-profile --role-session-name \
+    set -l value_flags --shell --format --token-code --refresh --role-arn --source-profile --role-session-name \
         --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity \
         --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile \
         --audience --signing-algorithm --service --session-duration
@@ -93,6 +93,7 @@ complete -c stsenv -n "__fish_seen_subcommand_from use federate" -l format -x -a
 complete -c stsenv -n "__fish_seen_subcommand_from use" -l clear -d 'unset every variable use sets'
 complete -c stsenv -n "__fish_seen_subcommand_from use exec console" -l non-interactive -d 'never ask for an MFA code'
 complete -c stsenv -n "__fish_seen_subcommand_from use login exec console" -l token-code -x -d 'the MFA code'
+complete -c stsenv -n "__fish_seen_subcommand_from use" -l refresh -x -a '(__stsenv_profiles)' -d 'renew a profile as the prompt hook does'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l role-arn -x -d 'the role to assume'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l source-profile -x -a '(__stsenv_profiles)' -d 'profile that assumes the role'
 complete -c stsenv -n "__fish_seen_subcommand_from use configure" -l role-session-name -x -d 'session name'

@@ -8,6 +8,7 @@
 # Settings, read before every prompt (so they can be changed in a running shell):
 #   STSENV_REFRESH_BEFORE   refresh when fewer seconds than this are left (default 600; 0 turns refresh off)
 #   STSENV_REFRESH_BACKOFF  after a refresh that did not help, wait this many seconds before the next (default 60)
+#   STSENV_REFRESH_TIMEOUT  a refresh gives up after this many seconds and the prompt comes back (default 5)
 #   STSENV_WARN_BEFORE      the prompt segment says `expires in ...` below this many seconds (default 300)
 
 # =============================================================================
@@ -96,48 +97,44 @@ function stsenv_enable_prompt() {
 # Refresh: before each prompt, when less than STSENV_REFRESH_BEFORE seconds are left.
 #
 
-# Runs `stsenv use PROFILE --non-interactive` and applies its block; on failure prints one line, once, and
-# backs off: the same expiry is not tried again until STSENV_REFRESH_BACKOFF seconds have passed.
-function __stsenv_refresh() {
-    \builtin local profile=${STSENV_PROFILE} expires=${AWS_SESSION_EXPIRES} marker='@stsenv-exit:'
-    \builtin local captured='' block='' reason='' code=127
-    if [[ ${profile} == adhoc:* ]]; then
-        code=adhoc # made by `use --role-arn ...` or `federate`: no profile to refresh from
-    elif [[ ${profile} == -* ]]; then
-        code=invalid # a flag, not a profile: its output is not a block to eval
-    elif \builtin type -P stsenv &>/dev/null; then
-        # The block (stdout) and the reason for a failure (stderr) are captured apart, without a file:
-        # stdout goes out through fd 3, stderr into `reason`, then the exit code and reason follow a marker.
-        captured="$(
-            {
-                reason="$(\command stsenv use "${profile}" --non-interactive --shell bash 2>&1 1>&3 3>&-)"
-                \builtin printf '\n%s%s\n%s' "${marker}" "$?" "${reason}"
-            } 3>&1
-        )"
-        block=${captured%$'\n'"${marker}"*}
-        captured=${captured##*$'\n'"${marker}"}
-        code=${captured%%$'\n'*}
-        reason=${captured#*$'\n'}
-    fi
-    if [[ ${code} == 0 ]]; then
-        \builtin eval "${block}"
-        __stsenv_now
-    fi
+# __stsenv_block: what `stsenv use --refresh=PROFILE` printed for profile $1, with its exit code. stderr is left
+# as it is: stsenv's one line, if it has one, goes where the caller sends it (the terminal, or nowhere).
+# STSENV_REFRESH_TIMEOUT reaches stsenv even when it is a shell variable that is not exported.
+function __stsenv_fetch() {
+    __stsenv_block="$(STSENV_REFRESH_TIMEOUT=${STSENV_REFRESH_TIMEOUT-} \command stsenv use --refresh="$1" --shell bash)"
+}
+
+# Marks the profile and expiry in the shell now as tried at __stsenv_clock: the back-off counts from here.
+function __stsenv_mark_tried() {
     __stsenv_tried="${STSENV_PROFILE-}:${AWS_SESSION_EXPIRES-}"
     __stsenv_tried_at=${__stsenv_clock}
-    [[ ${code} == 0 || ${__stsenv_told-} == "${profile}:${expires}:${code}" ]] && \builtin return 0
-    __stsenv_told="${profile}:${expires}:${code}"
-    reason=${reason##*$'\n'}
-    reason=${reason#stsenv: }
-    # shellcheck disable=SC2016 # the backquotes are words for the user, not commands
-    case ${code} in
-    127) reason="no stsenv command on PATH; fix PATH, then run \`stsenv use ${profile}\`" ;;
-    3) reason="it needs an MFA code; run \`stsenv use ${profile}\` (or \`stsenv login ${profile}\`) to renew" ;;
-    invalid) reason='STSENV_PROFILE does not name a profile; run `stsenv use PROFILE`' ;;
-    adhoc) reason='an ad-hoc session cannot renew itself; run the `stsenv use` or `stsenv federate` that made it again' ;;
-    *) reason="${reason:-exit code ${code}}; run \`stsenv use ${profile}\` to renew" ;;
-    esac
-    \builtin printf 'stsenv: could not refresh %s: %s\n' "${profile}" "${reason}" >&2
+}
+
+# Renews STSENV_PROFILE: applies stsenv's block on exit 0 only (stdout alone is evaluated). On failure stsenv
+# says why in one line on stderr, shown once per profile and expiry. The attempt is marked before it starts, so
+# that Ctrl-C, which ends this function, still counts as a failure for the back-off.
+function __stsenv_refresh() {
+    \builtin local profile=${STSENV_PROFILE} expires=${AWS_SESSION_EXPIRES} code=0
+    __stsenv_mark_tried
+    if ! \builtin type -P stsenv &>/dev/null; then
+        code=127
+        # shellcheck disable=SC2016 # the backquotes are words for the user, not commands
+        [[ ${__stsenv_told-} == "${profile}:${expires}" ]] ||
+            \builtin printf 'stsenv: could not refresh %s: no stsenv command on PATH; fix PATH, then run `stsenv use %s`\n' \
+                "${profile}" "${profile}" >&2
+    elif [[ ${__stsenv_told-} == "${profile}:${expires}" ]]; then
+        __stsenv_fetch "${profile}" 2>/dev/null || code=$?
+    else
+        __stsenv_fetch "${profile}" || code=$?
+    fi
+    if ((code == 0)); then
+        \builtin eval "${__stsenv_block}"
+    else
+        __stsenv_told="${profile}:${expires}"
+    fi
+    __stsenv_block=''
+    __stsenv_now
+    __stsenv_mark_tried
 }
 
 # Refreshes when the credentials are near their end and no back-off is running.

@@ -7,6 +7,7 @@
 # Settings, read before every prompt (so they can be changed in a running shell):
 #   STSENV_REFRESH_BEFORE   refresh when fewer seconds than this are left (default 600; 0 turns refresh off)
 #   STSENV_REFRESH_BACKOFF  after a refresh that did not help, wait this many seconds before the next (default 60)
+#   STSENV_REFRESH_TIMEOUT  a refresh gives up after this many seconds and the prompt comes back (default 5)
 #   STSENV_WARN_BEFORE      the prompt segment says `expires in ...` below this many seconds (default 300)
 
 # =============================================================================
@@ -111,51 +112,51 @@ end
 # Refresh: before each prompt, when less than STSENV_REFRESH_BEFORE seconds are left.
 #
 
-# Runs `stsenv use PROFILE --non-interactive` and applies its block; on failure prints one line, once, and
-# backs off: the same expiry is not tried again until STSENV_REFRESH_BACKOFF seconds have passed.
-function __stsenv_refresh
-    set -l profile $STSENV_PROFILE
-    set -l expires $AWS_SESSION_EXPIRES
-    set -l code 127
-    set -l reason
-    if string match -q 'adhoc:*' -- $profile
-        set code adhoc # made by `use --role-arn ...` or `federate`: no profile to refresh from
-    else if string match -q -- '-*' $profile
-        set code invalid # a flag, not a profile: its output is not a block to source
-    else if command -q stsenv
-        # The block (stdout) is captured; the reason for a failure (stderr) goes to a private file.
-        set -l errors (command mktemp 2>/dev/null)
-        test -n "$errors"; or set errors /dev/null
-        set -l block (command stsenv use $profile --non-interactive --shell fish 2>$errors)
-        set code $status
-        test "$errors" = /dev/null; or begin
-            set reason (string collect <$errors)
-            command rm -f -- $errors
-        end
-        test $code = 0; and printf '%s\n' $block | source
+# __stsenv_block: the lines `stsenv use --refresh=PROFILE` printed for profile $argv[1], with its exit status.
+# stderr, stsenv's one line if it has one, goes to the terminal, or nowhere when $argv[2] is `quiet` (fish does
+# not apply a redirection of a function call to a command substitution inside it). STSENV_REFRESH_TIMEOUT
+# reaches stsenv even when it is a variable that is not exported.
+function __stsenv_fetch
+    set -lx STSENV_REFRESH_TIMEOUT "$STSENV_REFRESH_TIMEOUT"
+    if test "$argv[2]" = quiet
+        set -g __stsenv_block (command stsenv use --refresh=$argv[1] --shell fish 2>/dev/null)
+    else
+        set -g __stsenv_block (command stsenv use --refresh=$argv[1] --shell fish)
     end
+end
+
+# Marks the profile and expiry in the shell now as tried at __stsenv_clock: the back-off counts from here.
+function __stsenv_mark_tried
     set -g __stsenv_tried "$STSENV_PROFILE:$AWS_SESSION_EXPIRES"
-    __stsenv_now
     set -g __stsenv_tried_at $__stsenv_clock
-    test $code = 0; and return 0
-    set -q __stsenv_told; and test "$__stsenv_told" = "$profile:$expires:$code"; and return 0
-    set -g __stsenv_told "$profile:$expires:$code"
-    set reason (string split \n -- "$reason")[-1]
-    set reason (string replace -r '^stsenv: ' '' -- "$reason")
-    switch $code
-        case 127
-            set reason "no stsenv command on PATH; fix PATH, then run `stsenv use $profile`"
-        case 3
-            set reason "it needs an MFA code; run `stsenv use $profile` (or `stsenv login $profile`) to renew"
-        case invalid
-            set reason 'STSENV_PROFILE does not name a profile; run `stsenv use PROFILE`'
-        case adhoc
-            set reason 'an ad-hoc session cannot renew itself; run the `stsenv use` or `stsenv federate` that made it again'
-        case '*'
-            test -n "$reason"; or set reason "exit code $code"
-            set reason "$reason; run `stsenv use $profile` to renew"
+end
+
+# Renews STSENV_PROFILE: applies stsenv's block on exit 0 only (stdout alone is sourced). On failure stsenv
+# says why in one line on stderr, shown once per profile and expiry. The attempt is marked before it starts, so
+# that Ctrl-C, which ends this function, still counts as a failure for the back-off.
+function __stsenv_refresh
+    set -l profile "$STSENV_PROFILE"
+    set -l expires "$AWS_SESSION_EXPIRES"
+    set -l code 0
+    __stsenv_mark_tried
+    set -l told 0
+    set -q __stsenv_told; and test "$__stsenv_told" = "$profile:$expires"; and set told 1
+    if not command -q stsenv
+        set code 127
+        test $told = 1; or printf 'stsenv: could not refresh %s: no stsenv command on PATH; fix PATH, then run `stsenv use %s`\n' $profile $profile >&2
+    else if test $told = 1
+        __stsenv_fetch $profile quiet; or set code $status
+    else
+        __stsenv_fetch $profile; or set code $status
     end
-    printf 'stsenv: could not refresh %s: %s\n' $profile $reason >&2
+    if test $code = 0
+        printf '%s\n' $__stsenv_block | source
+    else
+        set -g __stsenv_told "$profile:$expires"
+    end
+    set -e __stsenv_block
+    __stsenv_now
+    __stsenv_mark_tried
 end
 
 # Refreshes when the credentials, at __stsenv_clock, are near their end and no back-off runs; fails when

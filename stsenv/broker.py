@@ -9,7 +9,7 @@ import time
 
 from stsenv.cache import CacheWriteError, CredentialCache, cache_dir
 from stsenv.credentials import Credentials, SIGNING_MARGIN, required_remaining
-from stsenv.errors import AwsError, ConfigError, LockTimeout
+from stsenv.errors import AwsError, ConfigError, LockTimeout, MfaAskedElsewhere
 
 # A refresh that fails still serves the previous entry while it has at least this long left.
 FALLBACK_MIN_REMAINING = 60
@@ -34,13 +34,21 @@ class SharedFailure(AwsError):
 
 
 class Options:
-    """How this invocation may get credentials: may it ask a person, and a code or SAML assertion given on the command line."""
+    """How this invocation may get credentials: may it ask a person, and a code or SAML assertion given on the command line.
 
-    def __init__(self, interactive=True, token_code=None, environ=None, saml_assertion=None):
+    `for_prompt` is `use --refresh` (stsenv.refresh): a shell's prompt renewing credentials it still holds. Such a
+    run never waits behind a person typing an MFA code, and never falls back to an older entry (the shell keeps
+    its own credentials, and the failure is said instead). `tell`, when given, takes the lines the broker would
+    say on the way (whom it waits for, what it falls back to) instead of the terminal.
+    """
+
+    def __init__(self, interactive=True, token_code=None, environ=None, saml_assertion=None, for_prompt=False, tell=None):
         self.interactive = interactive
         self.token_code = token_code
         self.environ = os.environ if environ is None else environ
         self.saml_assertion = saml_assertion
+        self.for_prompt = for_prompt
+        self.tell = tell
 
 
 class Broker:
@@ -51,7 +59,8 @@ class Broker:
 
     def credentials(self, source):
         """Fresh enough credentials for `source` as the credentials a user or SDK will hold."""
-        return self.cached(source) or self.refresh(source, required_remaining(source.params.get("duration")))
+        needed = required_remaining(source.params.get("duration"))
+        return self.cached(source) or self.refresh(source, needed, fall_back=not self.options.for_prompt)
 
     def cached(self, source):
         if not source.cacheable:
@@ -66,14 +75,24 @@ class Broker:
                 terminal.debug(f"cache hit for {source.profile} ({int(found.remaining())}s left)")
             return found
         if _retry_pending(found):
-            from stsenv import terminal
-
-            terminal.tell(
+            retry_in = int(found.retry_after - time.time())
+            if self.options.for_prompt:  # the shell holds credentials of its own: no entry kept for others is news to it
+                raise AwsError(f"refreshing {source.profile} failed less than {RETRY_AFTER_FAILURE}s ago", f"STS is tried again in {retry_in}s")
+            self._tell(
                 f"stsenv: refreshing {source.profile} failed less than {RETRY_AFTER_FAILURE}s ago; still using the cached "
-                f"credentials ({int(found.remaining()) // 60} min left), trying again in {int(found.retry_after - time.time())}s"
+                f"credentials ({int(found.remaining()) // 60} min left), trying again in {retry_in}s"
             )
             return found
         return None
+
+    def _tell(self, message):
+        """A line for the person, or for options.tell when the run has one."""
+        if self.options.tell is not None:
+            self.options.tell(message)
+            return
+        from stsenv import terminal
+
+        terminal.tell(message)
 
     def refresh(self, source, needed, fall_back=True):
         """Credentials with more than `needed` seconds left; at most one process per key calls STS.
@@ -88,6 +107,8 @@ class Broker:
         if not source.cacheable:
             return providers.fetch(source, None, self.options)
         timeouts = lock_timeouts(self.options.environ)
+        if self.options.for_prompt:
+            timeouts = (timeouts[0], None)  # wait for no person: wait_for raises MfaAskedElsewhere at once
         _validate_chain(source)  # before any lock: a profile AWS would refuse leaves no lock file behind
         began = time.time()
 
@@ -97,7 +118,7 @@ class Broker:
 
         meanwhile = self._refreshed_meanwhile(source, good_enough, began)
         with self.cache.lock(source, f"refreshing {source.profile}") as lock:
-            answer = wait_for(lock, timeouts, meanwhile)
+            answer = wait_for(lock, timeouts, meanwhile, self._tell)
             if isinstance(answer, Credentials):
                 terminal.debug(f"{source.profile} was refreshed (or kept after a failed refresh) by another process while we waited")
                 return answer
@@ -112,7 +133,7 @@ class Broker:
                 fresh = self._fetch(source)
             except AwsError as error:
                 if fall_back and previous is not None and previous.remaining() > FALLBACK_MIN_REMAINING:
-                    terminal.tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
+                    self._tell(f"stsenv: {error}; still using the cached credentials for {source.profile}")
                     self._hold_off(source, previous)
                     return previous
                 if error is not shared:
@@ -132,14 +153,12 @@ class Broker:
     def _store(self, source, fresh):
         """Write the new entry. Credentials in hand are handed out even when the cache cannot take them
         (a full disk): one warning, and the next process calls STS again."""
-        from stsenv import terminal
-
         try:
             self.cache.write(source, fresh)
         except CacheWriteError as error:
             if not self._told_uncached:
                 self._told_uncached = True
-                terminal.tell(f"stsenv: {error}; the new credentials are used without being cached, so the next run asks STS again")
+                self._tell(f"stsenv: {error}; the new credentials are used without being cached, so the next run asks STS again")
             return
         self.cache.forget_failure(source)
 
@@ -224,14 +243,14 @@ def _file_version(path):
     return info.st_ino, info.st_mtime_ns, info.st_size
 
 
-def wait_for(lock, timeouts, answered):
+def wait_for(lock, timeouts, answered, tell):
     """Wait until `lock` is ours (None), or until `answered()` gives what its holder made meanwhile (returned).
 
     `timeouts` is (plain, mfa): how long to wait for a holder that refreshes, and for one that asks a person
-    for an MFA code; past it, LockTimeout. Whom we wait for is said on the terminal; while we wait for a
-    person, the locks this process holds say so too, so that its own waiters wait as long.
+    for an MFA code (None: wait for no person, MfaAskedElsewhere at once); past it, LockTimeout. Whom we wait
+    for is said with `tell`; while we wait for a person, the locks this process holds say so too, so that its
+    own waiters wait as long.
     """
-    from stsenv import terminal
     from stsenv.lock import describe, tell_waiters
 
     plain_timeout, mfa_timeout = timeouts
@@ -251,6 +270,9 @@ def wait_for(lock, timeouts, answered):
                 next_look = now + HOLDER_SECONDS
                 holder = lock.holder()
                 asking = holder.get("asking_for_mfa", False)
+                if asking and mfa_timeout is None:
+                    pid = holder.get("pid")
+                    raise MfaAskedElsewhere("another terminal is asking for the MFA code" + (f" (stsenv pid {pid})" if pid else ""))
                 if asking != behind_a_person:
                     behind_a_person = asking
                     tell_waiters(asking_for_mfa=asking)
@@ -262,7 +284,7 @@ def wait_for(lock, timeouts, answered):
                     )
                 message = f"stsenv: waiting for {describe(holder)}"
                 if message != said and (asking or waited >= SAY_AFTER_SECONDS):
-                    terminal.tell(message)
+                    tell(message)
                     said = message
             time.sleep(POLL_SECONDS)
     finally:

@@ -241,6 +241,9 @@ class CredentialCache:
             os.replace(temporary, path)
         except (OSError, ValueError):
             _remove_quietly(temporary)
+        except BaseException:  # an interrupt, or the deadline of `use --refresh`: no file left behind
+            _remove_quietly(temporary)
+            raise
 
     def read_failure(self, source):
         """The flat dict record_failure wrote, or None (missing, odd, not ours, not JSON)."""

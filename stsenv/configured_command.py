@@ -45,6 +45,9 @@ def run_configured(command, setting, timeout, unrunnable=ConfigError, failed=Aws
         except _TooMuch:
             process.kill()
             raise failed(f"{shown} printed more than {STDOUT_MAX} bytes") from None
+        except BaseException:  # an interrupt, or the deadline of `use --refresh`: `with` would wait for the command
+            process.kill()
+            raise
     output = stdout.decode("utf-8", "replace")
     redact.remember(output.strip())
     if process.returncode != 0:

@@ -58,17 +58,19 @@ def region(config, section):
     """
     users = user_regions(config.environ)
     found = config.value(section, "region") or users["AWS_REGION"] or users["AWS_DEFAULT_REGION"]
-    if found:
-        check_region_name(found)
+    problem = found and region_problem(found)
+    if problem:
+        raise ConfigError(problem, "use a name such as eu-west-1")
     return found
 
 
-def check_region_name(name, what="region"):
-    """ConfigError unless `name` looks like a region name (letters, digits and inner dashes); `what` names where it came from."""
-    if not (name.replace("-", "").isalnum() and name.isascii() and name[0] != "-" and len(name) <= 63):
-        from stsenv.oneline import quoted
+def region_problem(name):
+    """Why `name` is not a region name (letters, digits and inner hyphens, at most 63), or None."""
+    if name.replace("-", "").isalnum() and name.isascii() and name[0] != "-" and len(name) <= 63:
+        return None
+    from stsenv.oneline import quoted  # a value from a file or a flag: cut, escaped
 
-        raise ConfigError(f"{what} {quoted(name)} is not a region name", "use a name such as eu-west-1")
+    return f"region {quoted(name)} is not a region name"
 
 
 def _partition_row(name):

@@ -45,6 +45,14 @@ class MfaUnavailable(StsenvError):
     exit_code = EXIT_MFA
 
 
+class MfaNotAsked(MfaUnavailable):
+    """A person would have to type an MFA code, and this run may not ask (--non-interactive, `use --refresh`)."""
+
+
+class MfaAskedElsewhere(MfaUnavailable):
+    """Another process is asking a person for the MFA code, and this run may not wait for them (`use --refresh`)."""
+
+
 class LockTimeout(StsenvError):
     """Waiting for another stsenv process ran out of time (exit 4)."""
 

@@ -102,7 +102,7 @@ def block(values, unset, shell, fmt="shell"):
     if fmt == "json":
         return jsonfast.dumps_flat(values) + "\n"
     if fmt == "dotenv":
-        return "".join(f"{name}={_dotenv_quote(value)}\n" for name, value in values.items())
+        return "".join(f"{name}={dotenv_quote(name, value)}\n" for name, value in values.items())
     if shell == "fish":
         lines = [f"set -e {name};" for name in unset]
         lines += [f"set -gx {name} {fish_quote(value)};" for name, value in values.items()]
@@ -124,12 +124,42 @@ def fish_quote(value):
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _dotenv_quote(value):
+def dotenv_quote(name, value):
+    """`'value'`, which sh (`set -a; . ./file`), python-dotenv and docker compose all read back exactly, or
+    ConfigError naming what in the value they would not (never the value: it may be a secret).
+
+    Inside single quotes sh takes every character as it is but `'`; python-dotenv expands `${...}`, reads
+    `\\\\` and `\\'` as one character, and reads `\\r` as a line break; docker compose reads `\\'` as a
+    quote and keeps other backslashes. So a value may not hold `'`, `${`, two backslashes in a row, a
+    backslash at its end, or a control character (a line break above all); a single backslash before
+    any other character is read as it is by all three.
+    """
     _check_value(value)
-    if value and all(c.isalnum() or c in "+/=_-.:@," for c in value):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "\\$")
-    return f'"{escaped}"'
+    problem = _dotenv_problem(value)
+    if problem:
+        raise ConfigError(
+            f"refusing to write {name} in dotenv format: its value holds {problem}, which sh, python-dotenv and docker compose do not all read back as written",
+            "use --format json, or the shell format",
+        )
+    return f"'{value}'"
+
+
+def _dotenv_problem(value):
+    """What in `value` a single-quoted dotenv value cannot hold (dotenv_quote), or None."""
+    if "'" in value:
+        return "a single quote"
+    if "${" in value:
+        return "${ (python-dotenv would expand it)"
+    if "\\\\" in value:
+        return "two backslashes in a row"
+    if value.endswith("\\"):
+        return "a backslash at its end"
+    for char in value:
+        if char < " " or "\x7f" <= char <= "\x9f":
+            return f"a control character ({char!r})"
+        if "\ud800" <= char <= "\udfff":
+            return "a lone surrogate (no UTF-8 file can hold it)"
+    return None
 
 
 def _check_name(name):

@@ -66,10 +66,10 @@ class KeyLock:
                 handle.write(jsonfast.dumps_flat(holder))
             os.replace(temporary, self._holder_path)
         except OSError:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            _remove(temporary)
+        except BaseException:  # an interrupt, or the deadline of `use --refresh`: no file left behind
+            _remove(temporary)
+            raise
 
     def holder(self):
         """What the holder wrote about itself: {"pid", "purpose", "asking_for_mfa", "since"}, or {}."""
@@ -99,6 +99,13 @@ class KeyLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def tell_waiters(asking_for_mfa):

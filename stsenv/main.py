@@ -10,6 +10,10 @@ import sys
 from stsenv.errors import StsenvError
 
 USE_FLAGS_WITH_VALUE = {"--shell": "shell", "--format": "fmt"}
+# The values argparse allows for them (exports.SHELLS, exports.FORMATS; tests/test_fast_path.py keeps them equal).
+USE_CHOICES = {"shell": ("bash", "zsh", "fish"), "fmt": ("shell", "json", "dotenv")}
+# The prompt hook's `use --refresh=PROFILE`: the name is part of the word, so no name is ever read as a flag.
+REFRESH_FLAG = "--refresh="
 # Commands run on every AWS call or prompt refresh, whose exit skips the interpreter's teardown (see run()).
 FAST_EXIT_COMMANDS = ("serve", "use")
 
@@ -79,6 +83,10 @@ def _dispatch(argv):
 
         return serve(argv[1])
     simple_use = _simple_use(argv)
+    if simple_use is not None and "refresh" in simple_use:
+        from stsenv.commands.use import refresh
+
+        return refresh(simple_use.pop("refresh"), **simple_use)
     if simple_use is not None:
         from stsenv.commands.use import use
 
@@ -89,25 +97,32 @@ def _dispatch(argv):
 
 
 def _simple_use(argv):
-    """`use PROFILE [--shell S] [--format F] [--non-interactive]` without argparse; None for anything else
-    (which argparse then parses, with its help and errors)."""
-    if len(argv) < 2 or argv[0] != "use" or argv[1].startswith("-") and argv[1] != "-":
+    """`use PROFILE [--shell S] [--format F] [--non-interactive]`, and the prompt hook's
+    `use --refresh=PROFILE [--shell S] [--format F]`, without argparse: the options before or after the
+    profile, a repeated one's last value winning, as argparse takes them. None for anything else (argparse
+    then parses it, with its help and errors); what this takes, argparse takes the same way."""
+    if not argv or argv[0] != "use":
         return None
-    options = {"profile": argv[1]}
-    words = iter(argv[2:])
+    options = {}
+    words = iter(argv[1:])
     for word in words:
         if word == "--non-interactive":
             options["interactive"] = False
         elif word in USE_FLAGS_WITH_VALUE:
+            name = USE_FLAGS_WITH_VALUE[word]
             value = next(words, None)
-            if value is None or value.startswith("-"):
+            if value not in USE_CHOICES[name]:
                 return None
-            options[USE_FLAGS_WITH_VALUE[word]] = value
+            options[name] = value
+        elif word.startswith(REFRESH_FLAG):
+            options["refresh"] = word[len(REFRESH_FLAG) :]
+        elif "profile" not in options and (word == "-" or not word.startswith("-")):
+            options["profile"] = word
         else:
             return None
-    if options.get("shell", "bash") not in ("bash", "zsh", "fish") or options.get("fmt", "shell") not in ("shell", "json", "dotenv"):
-        return None
-    return options
+    if "refresh" in options:  # the profile is the flag's; the run never asks anyone (argparse says what else is wrong)
+        return None if "profile" in options or "interactive" in options else options
+    return options if "profile" in options else None
 
 
 def _report(message, code):

@@ -10,7 +10,7 @@ import sys
 
 from stsenv import redact, terminal
 from stsenv.configured_command import run_configured
-from stsenv.errors import AwsError, ConfigError, MfaUnavailable
+from stsenv.errors import AwsError, ConfigError, MfaNotAsked, MfaUnavailable
 
 TERMINAL_TRIES = 3
 COMMAND_TIMEOUT = 120
@@ -54,7 +54,7 @@ def _code(source, serial, options, attempt):
 def _ask(source, serial, options, attempt):
     profile = source.profile
     if not options.interactive:
-        raise MfaUnavailable(
+        raise MfaNotAsked(
             f"profile {profile!r} needs an MFA code for {serial}, and this run may not ask for one",
             f"run `stsenv login {profile}` in a terminal",
         )

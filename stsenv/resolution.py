@@ -57,23 +57,24 @@ class Overrides:
         self.region = region
 
 
-def resolve(config, name, seen=(), mfa=None, overrides=None):
+def resolve(config, name, seen=(), mfa=None, named_by=None, overrides=None):
     """The Source chain that yields profile `name`'s credentials.
 
     `seen` are the profiles on the way here (loops and depth are refused). `mfa` is (serial, settings) of a
     role further up the chain: the MFA session is opened on the long-lived keys at the root of the chain
-    when there are such keys, so that one code serves every role that sources from them. `overrides`
+    when there are such keys, so that one code serves every role that sources from them. `named_by` is the
+    setting of the profile before that names this one, for the message when it does not exist. `overrides`
     (Overrides) change the profile `name` itself, checked before anything is built.
     """
     if name in seen:
         raise ConfigError(f"profile loop: {' -> '.join(seen + (name,))}")
     _check_depth(seen, name)
-    section = config.section(name)
+    section = config.section(name, named_by)
     kind = named_kind(config, name, section)
     if overrides is not None:
         served = _served_alias(section, name) if kind is None else None
         if served is not None:  # `credential_process = stsenv serve X`: the flags are X's
-            return resolve(config, served, seen + (name,), mfa, overrides)
+            return resolve(config, served, seen + (name,), mfa, _runs(name), overrides)
         section = _overridden(config, name, section, kind, overrides)
     if kind is None:
         return own_credentials(config, name, section, seen + (name,), mfa)
@@ -114,7 +115,10 @@ def _overridden(config, name, section, kind, overrides):
 
 def check_region_override(config, name, section, region):
     """ConfigError when `--region` is no region name, or one of another partition than the profile's STS."""
-    endpoints.check_region_name(region, "--region")
+    if endpoints.region_problem(region):
+        from stsenv.oneline import quoted
+
+        raise ConfigError(f"--region {quoted(region)} is not a region name", "use a name such as eu-west-1")
     own = endpoints.partition(config, section)
     wanted = endpoints.partition_of(region)
     if wanted != own:
@@ -155,7 +159,7 @@ def own_credentials(config, name, section, seen, mfa):
             f"add stsenv_role_arn and stsenv_source_profile, e.g. `stsenv configure {name} --role-arn ARN --source-profile SRC`",
         )
     if served is not None:
-        return resolve(config, served, seen, mfa)
+        return resolve(config, served, seen, mfa, _runs(name))
     if command:
         return Source(kinds.PROCESS, name, {"command": command})
     if config.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):  # botocore's web identity from the environment
@@ -177,7 +181,8 @@ def signer(config, name, section, seen, mfa):
     if source_profile and credential_source:
         raise ConfigError(f"profile {name!r} sets both source_profile and credential_source; keep one")
     if source_profile:
-        return _as_signer(config, source_profile, seen, mfa)
+        named_by = f"profile {name!r} names {config.key_name(section, 'source_profile')}"
+        return _as_signer(config, source_profile, seen, mfa, named_by)
     if credential_source == "Environment":
         return with_mfa_session(config, environment_keys(config, name), mfa)
     if credential_source:
@@ -193,16 +198,21 @@ def signer(config, name, section, seen, mfa):
     )
 
 
-def _as_signer(config, source_profile, seen, mfa):
+def _as_signer(config, source_profile, seen, mfa, named_by):
     """Profile `source_profile` as the source of a role: its static keys win over its own role, as in botocore."""
     _check_depth(seen, source_profile)  # (it may be a profile of `seen`: its own keys sign its own role, as in botocore)
-    section = config.section(source_profile)
+    section = config.section(source_profile, named_by)
     if has_static_keys(section):
         return static_keys(config, source_profile, section, mfa)
     served = served_profile(section.get("credential_process"))
     if served is not None and served != source_profile:
-        return resolve(config, served, seen + (source_profile,), mfa)
+        return resolve(config, served, seen + (source_profile,), mfa, _runs(source_profile))
     return resolve(config, source_profile, seen, mfa)
+
+
+def _runs(name):
+    """How profile `name` names the profile it serves: through its credential_process line."""
+    return f"profile {name!r} runs stsenv serve with profile"
 
 
 def has_static_keys(section):

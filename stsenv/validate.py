@@ -102,9 +102,9 @@ def duration(value, node):
 
 
 def role_arn(value, node=None):
-    return _text(value, 20, 2048) or (
-        None if _ROLE_ARN.fullmatch(value) else f"{quoted(value)} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
-    )
+    if 20 <= len(value) <= 2048 and _ROLE_ARN.fullmatch(value):
+        return None
+    return f"{quoted(value)} is not a role ARN (arn:aws:iam::123456789012:role/NAME)"
 
 
 def session_name(value, node=None):
@@ -200,12 +200,6 @@ def task_policy_arn(value, node=None):
 def access_key_id(value):
     if not _ACCESS_KEY_ID.fullmatch(value):
         return f"{quoted(value)} is not an access key id (16 to 128 letters and digits, e.g. AKIAIOSFODNN7EXAMPLE)"
-    return None
-
-
-def _text(value, low, high):
-    if not isinstance(value, str) or not low <= len(value) <= high:
-        return f"must be {low} to {high} characters"
     return None
 
 

@@ -1,11 +1,25 @@
 """Fixtures: a strict local STS (moto behind tests/localsts.py) and, for every test, a temporary HOME with
-its own AWS config, credentials file and stsenv cache. Only 127.0.0.1 is ever contacted."""
+its own AWS config, credentials file and stsenv cache. Only 127.0.0.1 is ever contacted.
+
+Slow and quick tests. A test is `slow` when it starts anything: a process (stsenv, the aws CLI, a helper
+script), a shell, or a server (the local STS, Identity Center and sign-in endpoints, in threads). The rule:
+  - a test that uses one of SLOW_FIXTURES, directly or through another fixture, is marked slow here
+    (pytest_collection_modifyitems): `home` and `world` come with the local STS, and the rest start a server
+    or stand for the aws CLI;
+  - a file whose tests start things another way says so itself: `pytestmark = pytest.mark.slow`, or
+    `@pytest.mark.slow` on the one test that does.
+Every other test runs in this process, and together they are the quick check: `pytest -m "not slow"`.
+A guard keeps it so: an audit hook sees every process started (subprocess, fork, exec, spawn, os.system)
+and every socket bound or connected, and a test that is not marked slow fails when one happened during
+its setup, call or teardown (pytest_runtest_makereport below).
+"""
 
 import json
 import os
 import pwd
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -162,3 +176,59 @@ def aws_v2():
     if not os.access(AWS_V2, os.X_OK):
         pytest.fail(f"AWS CLI v2 is not installed at {AWS_V2}: run `bash scripts/install-awscli-v2`")
     return AWS_V2
+
+
+# ---- slow and quick tests (see the module docstring) -------------------------------------------------------
+
+# Fixtures that start a server, or stand for a program the test runs; `home`, `world`, `sts`, `sso` and
+# `signin` reach a server fixture, and are named too so that the rule reads as the docstring says.
+SLOW_FIXTURES = frozenset(
+    {"home", "world", "sts", "sts_server", "sso", "sso_server", "signin", "signin_server", "aws_v2"}
+)
+# Audit events (sys.addaudithook) of starting a process, or of a server or a connection.
+STARTING_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.fork",
+        "os.forkpty",
+        "os.posix_spawn",
+        "os.spawn",
+        "socket.bind",
+        "socket.connect",
+    }
+)
+_started = []  # (event, thread name) seen since the last report of the running test
+
+
+def _audit(event, args):
+    if event in STARTING_EVENTS:
+        _started.append((event, threading.current_thread().name))
+
+
+sys.addaudithook(_audit)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _started.clear()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test outside the slow set that started something fails, naming what it started."""
+    outcome = yield
+    report = outcome.get_result()
+    started, _started[:] = list(_started), []
+    if started and item.get_closest_marker("slow") is None and report.outcome != "failed":
+        seen = ", ".join(sorted({f"{event} (thread {thread})" for event, thread in started}))
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} is not marked slow, but its {report.when} started something: {seen}. Mark it slow (see tests/conftest.py)."

@@ -1,5 +1,5 @@
 """Helpers for the reliability suite (tests/test_reliability_*.py): runs without a terminal, processes paused
-at a named point (stsenv/testpoint.py) and then killed, and cache entries edited the way a crash or an
+at a named point (tests/pausepoints/sitecustomize.py) and then killed, and cache entries edited the way a crash or an
 attacker would leave them."""
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ FRESH_PROD = re.compile(rf"^\[prod {IDENTITY} (59m|1h00m)\] $")
 
 def refreshes(shell):
     """The runs of the program that were refreshes by the hook."""
-    return [line for line in shell.stsenv_runs() if "--non-interactive" in line]
+    return [line for line in shell.stsenv_runs() if line.startswith("use --refresh=")]
 
 
 def expiring(kind, seconds=100, **variables):

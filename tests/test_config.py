@@ -164,3 +164,25 @@ def test_broken_source_credential_process(world, home, sts, command, code, expec
     result = home.stsenv("serve", "via-tool")
     assert result.returncode == code, result.stderr
     assert result.stderr.startswith("stsenv: ") and expected in result.stderr
+
+
+def test_a_missing_source_is_said_as_the_mistake_of_the_profile_naming_it(world, home, sts):
+    home.write_config(
+        home.config.read_text()
+        + f"\n[profile badsrc]\nrole_arn = {world.role_arn}\nsource_profile = bsae\n"
+        + f"\n[profile badsrc2]\nstsenv_role_arn = {world.role_arn}\nstsenv_source_profile = prod-rol\n"
+        + "\n[profile served-typo]\ncredential_process = stsenv serve prod-rol\n"
+        + f"\n[profile via-stray]\nrole_arn = {world.role_arn}\nsource_profile = stray\n"
+        + "\n[stray]\nregion = us-east-1\n"
+        + f"\n[profile odd-name]\nrole_arn = {world.role_arn}\nsource_profile = a$(b)\n"
+    )
+    expected = {
+        "badsrc": "profile 'badsrc' names source_profile 'bsae', which does not exist (did you mean base?)",
+        "badsrc2": "profile 'badsrc2' names stsenv_source_profile 'prod-rol', which does not exist (did you mean prod-role, prod, prod-served?)",
+        "served-typo": "profile 'served-typo' runs stsenv serve with profile 'prod-rol', which does not exist (did you mean prod-role, prod, prod-served?)",
+        "via-stray": f"profile 'via-stray' names source_profile 'stray', which does not exist: {home.config} has [stray], but profiles there need [profile stray]",
+        "odd-name": "profile 'odd-name' names source_profile 'a$(b)', which is not a profile name (use letters, digits and - _ . @ + = , : / only)",
+    }
+    for profile, message in expected.items():
+        assert refused(home, "serve", profile) == f"stsenv: {message}"
+    assert sts.calls() == 0

@@ -3,6 +3,7 @@ endpoint is part of the cache key."""
 
 import json
 
+import botocore.loaders
 import botocore.session
 import pytest
 
@@ -30,6 +31,8 @@ CASES = [
     ({"region": "eu-west-1", "services": "local"}, {"AWS_ENDPOINT_URL_STS": "https://sts-env.example.test"}),
 ]
 SERVICES = "[services local]\nsts =\n  endpoint_url = https://services.example.test\n"
+# One loader for every botocore session here: its data files (endpoints, the STS model) are read once.
+LOADER = botocore.loaders.create_loader()
 
 
 def botocore_endpoint(settings, env, tmp_path):
@@ -37,6 +40,7 @@ def botocore_endpoint(settings, env, tmp_path):
     config = tmp_path / "botocore-config"
     config.write_text("[profile p]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items()) + "\n" + SERVICES)
     session = botocore.session.Session(session_vars={"profile": (None, None, "p", None)})
+    session.register_component("data_loader", LOADER)
     session.set_config_variable("config_file", str(config))
     for name, value in env.items():  # the environment botocore reads, without touching this process's
         variable = {"AWS_STS_REGIONAL_ENDPOINTS": "sts_regional_endpoints", "AWS_USE_FIPS_ENDPOINT": "use_fips_endpoint", "AWS_USE_DUALSTACK_ENDPOINT": "use_dualstack_endpoint"}.get(name)

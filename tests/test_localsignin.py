@@ -18,6 +18,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from localsts import ACCOUNT_ID
 
+pytestmark = pytest.mark.slow  # every test here talks to a LocalSignin server (or runs localsignin.py)
+
 TASK_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
 CONSOLE = "https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1"
 ISSUER = "https://stsenv.example/"

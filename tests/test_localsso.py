@@ -25,6 +25,7 @@ from localsso import CODE_GRANT, DEFAULT_SCOPE, DEVICE_GRANT, REFRESH_GRANT, _pk
 from localsts import ACCOUNT_ID
 
 OTHER_ACCOUNT = "111111111111"
+pytestmark = pytest.mark.slow  # every test here talks to a LocalSSO server (or runs localsso.py)
 NO_RETRIES = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1, "mode": "standard"})
 
 

@@ -27,6 +27,7 @@ from botocore.parsers import ResponseParserError
 sys.path.insert(0, str(Path(__file__).parent))
 from localsts import ACCOUNT_ID, ADMIN_ACCESS_KEY_ID, LocalSTS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # every test here talks to a LocalSTS server
 NO_RETRIES = {"total_max_attempts": 1, "mode": "standard"}
 OTHER_ACCOUNT = "111111111111"
 TASK_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"

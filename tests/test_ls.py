@@ -53,7 +53,7 @@ def test_ls_json_names_every_kind_and_what_the_cache_holds(world, home, sts, tmp
     assert result.returncode == 0, result.stderr
     rows = {row["profile"]: row for row in json.loads(result.stdout)}
     assert {name: row["kind"] for name, row in rows.items()} == EXPECTED_KINDS
-    assert rows["broken"]["error"].startswith("profile 'nowhere' not found")
+    assert rows["broken"]["error"].startswith("profile 'broken' names source_profile 'nowhere', which does not exist")
     assert 3300 < rows["prod"]["seconds_left"] <= 3600 and rows["prod"]["expires"].endswith("Z")
     assert rows["prod-role"]["seconds_left"] is None  # same role, another profile: its own cache entry
     assert (rows["prod"]["region"], rows["web"]["region"], rows["base"]["region"]) == ("eu-west-1", "ap-south-1", "")
@@ -69,7 +69,7 @@ def test_ls_table_shows_time_left_and_errors(world, home, sts, tmp_path):
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert result.stdout.splitlines()[0].split() == ["PROFILE", "KIND", "REGION", "CREDENTIALS"]
     assert "m left (until " in lines["prod"] and lines["prod-role"].rstrip().endswith("-")
-    assert "error: profile 'nowhere' not found" in lines["broken"]
+    assert "error: profile 'broken' names source_profile 'nowhere', which does not exist" in lines["broken"]
     assert "SAML" in lines["corp"] and "web identity" in lines["web"] and "assume-root" in lines["member-audit"]
 
 

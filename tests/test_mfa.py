@@ -51,6 +51,12 @@ def spawn(home, program, *args):
     return pexpect.spawn(program, list(args), env=home.env, encoding="utf-8", timeout=60)
 
 
+def spawn_use(home, out, *args):
+    """`stsenv use ARGS` as under `eval "$(...)"`: stdout to the file `out` (at a terminal `use` prints no
+    credentials), the terminal for the MFA prompt and messages; `exec` keeps the pid stsenv's."""
+    return pexpect.spawn("sh", ["-c", 'exec stsenv "$@" > "$0"', str(out), "use", *args], env=home.env, encoding="utf-8", timeout=60)
+
+
 def finish(child):
     child.expect(pexpect.EOF)
     child.close()
@@ -132,7 +138,8 @@ def test_totp_secret_process(mfa, home, sts, tmp_path):
 
 
 def test_wrong_code_then_right_code_on_the_terminal(mfa, home, sts):
-    child = spawn(home, "stsenv", "use", "role1", "--shell", "bash")
+    out = home.root / "use.out"
+    child = spawn_use(home, out, "role1", "--shell", "bash")
     child.expect_exact(PROMPT)
     child.sendline("000000" if mfa.code() != "000000" else "111111")
     child.expect_exact("invalid MFA one time pass code")
@@ -140,7 +147,7 @@ def test_wrong_code_then_right_code_on_the_terminal(mfa, home, sts):
     child.sendline(mfa.code())
     output, status = finish(child)
     assert status == 0, output
-    assert "export AWS_ACCESS_KEY_ID=" in output
+    assert "export AWS_ACCESS_KEY_ID=" in out.read_text()
     assert sts.calls("GetSessionToken") == 2
 
 
@@ -157,7 +164,7 @@ def test_no_terminal_means_exit_3_with_what_to_do(mfa, home, sts):
 
 
 def test_non_interactive_use_never_prompts(mfa, home, sts):
-    child = spawn(home, "stsenv", "use", "role1", "--non-interactive")
+    child = spawn_use(home, home.root / "use.out", "role1", "--non-interactive")
     output, status = finish(child)
     assert status == 3 and PROMPT not in output
     assert "this run may not ask for one (run `stsenv login mfa-base` in a terminal)" in output
@@ -237,7 +244,7 @@ def test_role_demanding_mfa_without_any_is_refused_clearly(mfa, home, sts):
 
 
 def test_waiters_wait_for_a_person_typing_and_still_give_up(mfa, home, sts):
-    asking = spawn(home, "stsenv", "use", "role1")
+    asking = spawn_use(home, home.root / "use.out", "role1")
     asking.expect_exact(PROMPT)
     limits = {"STSENV_LOCK_TIMEOUT": "1", "STSENV_MFA_LOCK_TIMEOUT": "6"}
     waiter = subprocess.Popen(
@@ -255,7 +262,7 @@ def test_waiters_wait_for_a_person_typing_and_still_give_up(mfa, home, sts):
 
 
 def test_waiter_reuses_the_session_once_the_code_is_typed(mfa, home, sts):
-    asking = spawn(home, "stsenv", "use", "role1")
+    asking = spawn_use(home, home.root / "use.out", "role1")
     asking.expect_exact(PROMPT)
     waiter = spawn(home, "stsenv", "serve", "role2")
     waiter.expect_exact("waiting for another stsenv")

@@ -118,7 +118,7 @@ def test_without_a_terminal_it_is_a_usage_error(world, home, sts):
 
 
 def test_non_interactive_never_opens_it(world, home, sts):
-    child = pexpect.spawn("stsenv", ["use", "--non-interactive", "--format", "json"], env=home.env, encoding="utf-8", timeout=30)
+    child = pexpect.spawn("bash", ["-c", f"stsenv use --non-interactive --format json > {home.root / 'out'}"], env=home.env, encoding="utf-8", timeout=30)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2 and "which profile?" in child.before

@@ -68,6 +68,7 @@ def base_env():
     return {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/root"), **LEFTOVERS}
 
 
+@pytest.mark.slow  # evaluates each block in real bash, zsh and fish
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_blocks_set_exactly_the_intended_values_in_every_shell(canary, data):

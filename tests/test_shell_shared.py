@@ -44,7 +44,7 @@ def test_use_sets_the_contract_and_the_prompt(kind, world, home, sts):
         listed = shell.run("stsenv ls --names")
         assert {"prod", "prod-role", "prod-served"} <= set(listed.split()), listed
         assert shell.stsenv_runs(integration=True)[-1] == ("ls --names", kind), "the program is told it runs from the integration"
-        printed = shell.run("stsenv use prod-role --format json")
+        printed = shell.run("stsenv use prod-role --format json | cat")  # (at the terminal itself it prints no credentials)
         assert '"STSENV_PROFILE": "prod-role"' in printed or '"STSENV_PROFILE":"prod-role"' in printed
         assert shell.var("STSENV_PROFILE") == "prod"
 
@@ -80,7 +80,7 @@ def test_hook_refreshes_once_near_expiry(kind, world, home, sts):
         for _ in range(4):
             shell.run("true")
         assert sts.calls("AssumeRole") == 1
-        assert refreshes(shell) == [f"use prod --non-interactive --shell {kind}"]
+        assert refreshes(shell) == [f"use --refresh=prod --shell {kind}"]
         after = shell.vars("AWS_ACCESS_KEY_ID", "AWS_SESSION_EXPIRES", "STSENV_PROFILE")
         assert after["AWS_ACCESS_KEY_ID"] != before["AWS_ACCESS_KEY_ID"]
         assert int(after["AWS_SESSION_EXPIRES"]) > near + 3000
@@ -197,11 +197,12 @@ def test_clear_and_previous_profile(kind, world, home, sts):
 
 def test_adhoc_session_is_not_refreshed_from_a_profile(kind, world, home, sts):
     """`stsenv federate` is applied like `use`; its session has no profile to refresh from, so near its end
-    the hook says so once and runs nothing."""
+    stsenv says so, once, and calls no STS operation."""
     with Shell(kind, home, init_flags=" --prompt") as shell:
         shell.run("stsenv federate tester --profile base --policy-arns arn:aws:iam::aws:policy/ReadOnlyAccess")
         assert shell.status == 0
         assert shell.prompt.startswith("[adhoc:tester tester@123456789012 "), shell.prompt
+        sts.reset_calls()
         shell.run(expiring(kind))
         for _ in range(3):
             shell.run("true")
@@ -210,7 +211,8 @@ def test_adhoc_session_is_not_refreshed_from_a_profile(kind, world, home, sts):
             "stsenv: could not refresh adhoc:tester: an ad-hoc session cannot renew itself; "
             "run the `stsenv use` or `stsenv federate` that made it again"
         ], told
-        assert refreshes(shell) == []
+        assert refreshes(shell) == [f"use --refresh=adhoc:tester --shell {kind}"], "tried once in the back-off"
+        assert sts.calls() == 0
 
 
 def test_sourcing_twice_installs_one_hook(kind, world, home, sts):
@@ -299,7 +301,8 @@ def test_standalone_completion_file_works(kind, world, home, sts):
         seen = shell.complete("stsenv use pr", "prod-served")
         assert "prod-role" in seen
         shell.complete("stsenv init ", "fish")
-        assert shell.run("stsenv use prod").startswith("unset AWS_PROFILE;"), "no integration: `use` prints"
+        said = shell.run("stsenv use prod")  # no integration: `use` says how to apply it, and prints no credentials
+        assert said.startswith("stsenv: not printing credentials to a terminal") and "ASIA" not in said, said
 
 
 # bash and zsh: how a user turns nounset on, what the shell says on an unset variable, a check that it is still on.

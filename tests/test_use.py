@@ -1,12 +1,16 @@
 """`eval "$(stsenv use prod --shell X)"` in real bash, zsh and fish sets exactly the variables the README promises."""
 
+import io
 import json
 import subprocess
 import time
 
+import pexpect
 import pytest
+from dotenv import dotenv_values
 
 from shellcases import CONTRACT
+from shellkit import strip
 
 # What the shells themselves add to the environment of the `env` they run.
 SHELL_OWN = {"PWD", "SHLVL", "OLDPWD", "_", "LOGNAME"}
@@ -84,6 +88,73 @@ def test_default_shell_follows_shell_variable(world, home):
 def test_formats_json_and_dotenv(world, home):
     as_json = json.loads(home.stsenv("use", "prod", "--format", "json").stdout)
     assert as_json["STSENV_PROFILE"] == "prod" and as_json["AWS_ACCESS_KEY_ID"].startswith("ASIA")
-    dotenv = dict(line.split("=", 1) for line in home.stsenv("use", "prod", "--format", "dotenv").stdout.splitlines())
+    dotenv = dotenv_values(stream=io.StringIO(home.stsenv("use", "prod", "--format", "dotenv").stdout))
     assert dotenv["AWS_ACCESS_KEY_ID"] == as_json["AWS_ACCESS_KEY_ID"]
     assert dotenv["AWS_SESSION_TOKEN"] == as_json["AWS_SESSION_TOKEN"]
+
+
+# ---- at a terminal: no credentials on the screen (issue 13 §5) ---------------------------------------------
+
+MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice"
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+AT_A_TERMINAL = {  # every way to ask for credentials on stdout, typed in a shell without the integration
+    "plain": ("use", "prod"),
+    "json": ("use", "prod", "--format", "json"),
+    "dotenv": ("use", "prod", "--format", "dotenv"),
+    "fish": ("use", "prod", "--shell", "fish"),
+    "previous profile": ("use", "-"),
+    "non-interactive": ("use", "prod", "--non-interactive"),
+    "ad hoc role": ("use", "--role-arn", "arn:aws:iam::123456789012:role/Admin", "--source-profile", "base"),
+    "role that needs an MFA code": ("use", "mfa-role"),
+    "SAML assertion from stdin": ("use", "corp", "--saml-assertion-file", "-"),
+    "federate": ("federate", "partner", "--profile", "base", "--policy-arns", READ_ONLY),
+}
+
+
+@pytest.mark.parametrize("args", AT_A_TERMINAL.values(), ids=AT_A_TERMINAL.keys())
+def test_use_at_a_terminal_prints_no_credentials_and_says_how(world, home, sts, args):
+    """Decided before anything is fetched: no STS call, no MFA prompt, nothing read from stdin."""
+    home.write_config(
+        home.config.read_text()
+        + f"\n[profile mfa-role]\nrole_arn = {world.role_arn}\nsource_profile = base\nmfa_serial = {MFA_SERIAL}\n"
+        + "\n[profile corp]\nstsenv_saml_role_arn = arn:aws:iam::123456789012:role/Saml\n"
+        + "stsenv_saml_principal_arn = arn:aws:iam::123456789012:saml-provider/Okta\n"
+    )
+    warm = json.loads(home.stsenv("use", "prod", "--format", "json").stdout)  # a warm cache holds a secret to leak
+    sts.reset_calls()
+    child = pexpect.spawn("stsenv", list(args), env={**home.env, "STSENV_PREVIOUS_PROFILE": "prod"}, encoding="utf-8", timeout=20)
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = strip(child.before).strip()
+    assert child.exitstatus == 2, screen
+    assert len(screen.splitlines()) == 1 and screen.startswith("stsenv: not printing credentials to a terminal, where they would change nothing ("), screen
+    for secret in (warm["AWS_SECRET_ACCESS_KEY"], warm["AWS_SESSION_TOKEN"], warm["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY"):
+        assert secret not in screen
+    assert "MFA" not in screen
+    assert sts.calls() == 0
+
+
+def test_the_terminal_message_says_how_to_apply_it_in_each_shell(world, home):
+    said = {}
+    for shell in ("bash", "zsh", "fish"):
+        child = pexpect.spawn("stsenv", ["use", "prod"], env={**home.env, "SHELL": f"/bin/{shell}"}, encoding="utf-8", timeout=20)
+        child.expect(pexpect.EOF)
+        said[shell] = strip(child.before).strip()
+    assert said["bash"].endswith('(run `eval "$(stsenv use prod)"`, or add `eval "$(stsenv init bash)"` to ~/.bashrc to make `stsenv use` work in place)')
+    assert said["zsh"].endswith('(run `eval "$(stsenv use prod)"`, or add `eval "$(stsenv init zsh)"` to ~/.zshrc to make `stsenv use` work in place)')
+    assert said["fish"].endswith("(run `stsenv use prod | source`, or add `stsenv init fish | source` to ~/.config/fish/config.fish to make `stsenv use` work in place)")
+
+
+def test_an_mfa_code_on_the_command_line_is_not_repeated(world, home):
+    child = pexpect.spawn("stsenv", ["use", "prod", "--token-code", "123456", "--format", "json"], env=home.env, encoding="utf-8", timeout=20)
+    child.expect(pexpect.EOF)
+    said = strip(child.before)
+    assert "123456" not in said and "stsenv use prod --token-code CODE --format json > FILE" in said, said
+
+
+def test_clear_at_a_terminal_is_unchanged(world, home):
+    """`use --clear` prints no credentials: it still prints its unset lines."""
+    child = pexpect.spawn("stsenv", ["use", "--clear", "--shell", "bash"], env=home.env, encoding="utf-8", timeout=20)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "unset AWS_SECRET_ACCESS_KEY;" in child.before

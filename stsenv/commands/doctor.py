@@ -1,9 +1,10 @@
 """`stsenv doctor`: find what would stop stsenv working for this user, and say how to fix each thing.
 
-Config files that do not parse, profiles that do not resolve (a missing source, a loop), a cache that is
-not private, credential_process lines that run another stsenv (or none), the shell integration not
-loaded in this shell, and this machine's clock against the Date header of STS. Exit 2 when something
-must be fixed; warnings alone exit 0.
+Config files that are missing or do not parse, misspelled keys, profiles that `serve` would refuse (the
+same resolution and the same checks of AWS's limits it makes before its first STS call, without calling
+STS), a cache that is not private, credential_process lines that run another stsenv (or none) or that
+botocore never runs, the shell integration not loaded in this shell, and this machine's clock against the
+Date header of STS. Exit 2 when something must be fixed; warnings alone exit 0.
 """
 
 import os
@@ -24,6 +25,24 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 SKEW_WARN = 60  # seconds: worth fixing before it grows
 SKEW_FAIL = 300  # AWS refuses requests signed more than 5 minutes off its clock
 SHELL_METACHARACTERS = set("|&;<>()$`\\\"'*?[]#~{}!")
+# The keys botocore and the aws CLI read in a profile (botocore 1.40's session variables, credential
+# providers and the CLI's own settings): a key close to one of these, or to one of stsenv's, is named.
+BOTOCORE_KEYS = frozenset(
+    "region output ca_bundle api_versions data_path parameter_validation tcp_keepalive max_attempts retry_mode "
+    "defaults_mode endpoint_url services ignore_configured_endpoint_urls sts_regional_endpoints use_fips_endpoint "
+    "use_dualstack_endpoint endpoint_discovery_enabled account_id_endpoint_mode auth_scheme_preference "
+    "sigv4a_signing_region_set request_checksum_calculation response_checksum_validation "
+    "disable_request_compression request_min_compression_size_bytes disable_host_prefix_injection sdk_ua_app_id "
+    "csm_enabled csm_host csm_port csm_client_id metadata_service_timeout metadata_service_num_attempts "
+    "ec2_metadata_service_endpoint ec2_metadata_service_endpoint_mode ec2_metadata_v1_disabled imds_use_ipv6 "
+    "s3 s3_disable_express_session_auth aws_access_key_id aws_secret_access_key aws_session_token aws_security_token "
+    "aws_account_id role_arn source_profile credential_source external_id mfa_serial role_session_name "
+    "duration_seconds web_identity_token_file credential_process sso_session sso_start_url sso_region "
+    "sso_account_id sso_role_name sso_registration_scopes login_session cli_pager cli_timestamp_format "
+    "cli_follow_urlparam cli_binary_format cli_auto_prompt cli_history".split()
+)
+STSENV_KEYS = frozenset(configuration.PREFIX + key for key in configuration.SETTING_KEYS)
+KNOWN_KEYS = BOTOCORE_KEYS | configuration.SETTING_KEYS | configuration.PLAIN_KEYS | STSENV_KEYS
 RC_LINES = {
     "bash": ('eval "$(stsenv init bash)"', "~/.bashrc"),
     "zsh": ('eval "$(stsenv init zsh)"', "~/.zshrc"),
@@ -42,6 +61,7 @@ def run(args):
     findings = []
     config = _check_config(environ, findings)
     if config is not None:
+        _check_keys(config, findings)
         _check_profiles(config, findings)
         _check_credential_processes(config, environ, findings)
     _check_cache(cache_dir(environ), findings)
@@ -67,7 +87,12 @@ def _check_config(environ, findings):
     except StsenvError as error:
         findings.append((FAIL, str(error), "correct that line; `aws configure list` shows what the aws CLI makes of the file"))
         return None
-    findings.append((OK, f"{config_path} and {credentials_path} parse ({_count(len(config.profiles), 'profile')})", None))
+    present = [path for path in (config_path, credentials_path) if os.path.exists(path)]
+    if present:
+        verb = "parse" if len(present) == 2 else "parses"
+        findings.append((OK, f"{' and '.join(present)} {verb} ({_count(len(config.profiles), 'profile')})", None))
+    _check_missing(environ, "AWS_CONFIG_FILE", config_path, findings)
+    _check_missing(environ, "AWS_SHARED_CREDENTIALS_FILE", credentials_path, findings)
     try:
         mode = stat.S_IMODE(os.stat(credentials_path).st_mode)
     except OSError:
@@ -79,18 +104,64 @@ def _check_config(environ, findings):
     return config
 
 
+def _check_missing(environ, variable, path, findings):
+    """A config or credentials file that does not exist: a mistake when a variable names it, else said."""
+    if os.path.exists(path):
+        return
+    if environ.get(variable):
+        default = "~/.aws/config" if variable == "AWS_CONFIG_FILE" else "~/.aws/credentials"
+        findings.append((FAIL, f"{variable} names {path}, which does not exist", f"correct {variable}, or unset it to read {default}"))
+    elif variable == "AWS_CONFIG_FILE":
+        findings.append((WARN, f"{path} does not exist: no profile is configured there", "`stsenv configure PROFILE --role-arn ARN --source-profile SOURCE` writes one"))
+    else:
+        findings.append((OK, f"{path} does not exist (no long-lived keys there)", None))
+
+
+def _check_keys(config, findings):
+    """A key no one reads: an unknown `stsenv_` key (stsenv owns the prefix) is a problem; another key close
+    to one that stsenv or botocore reads is probably misspelled (a key of another tool is left alone)."""
+    from difflib import get_close_matches
+
+    for name in sorted(config.profiles):
+        for key in sorted(set(config.profiles[name]) - KNOWN_KEYS):
+            ours = key.startswith(configuration.PREFIX)
+            close = get_close_matches(key, sorted(STSENV_KEYS if ours else KNOWN_KEYS), n=1, cutoff=0.8)
+            if not ours and not close:
+                continue
+            mean = f" (did you mean {close[0]}?)" if close else ""
+            fix = f"rename it to {close[0]}" if close else "remove it (the README's Configure section lists the keys stsenv reads)"
+            findings.append((FAIL if ours else WARN, f"profile {name!r}: {key} is not a setting stsenv or botocore reads{mean}", fix))
+
+
 def _check_profiles(config, findings):
+    """The checks `serve` makes before its first STS call: the profile resolves, and every call of its
+    chain is within AWS's limits (stsenv.validate, as the broker runs it)."""
+    from stsenv import validate
+
     broken = 0
     for name in sorted(config.profiles):
         try:
-            resolve(config, name)
+            source = resolve(config, name)
         except StsenvError as error:
             if without_credentials(config, name):
                 continue  # settings only (a [default] with a region), or SSO: nothing stsenv should resolve
             broken += 1
-            findings.append((FAIL, f"profile {name!r}: {error.message}", error.hint or f"edit [profile {name}] in {config.config_path}"))
+            findings.append((FAIL, _of_profile(name, error.message), error.hint or f"edit [profile {name}] in {config.config_path}"))
+            continue
+        for node in source.chain():
+            try:
+                validate.source(node)
+            except validate.Invalid as invalid:
+                broken += 1
+                fix = f"edit [profile {node.profile}] in {config.config_path}"
+                findings.extend((FAIL, _of_profile(name, problem), fix) for problem in invalid.problems)
     if not broken:
-        findings.append((OK, "every profile resolves to a source of credentials", None))
+        findings.append((OK, "every profile resolves to a source of credentials within AWS's limits", None))
+
+
+def _of_profile(name, problem):
+    """`problem` as a finding of profile `name`, which it names already or is prefixed with."""
+    return problem if f"of profile {name!r}" in problem or problem.startswith(f"profile {name!r}") else f"profile {name!r}: {problem}"
 
 
 def _check_credential_processes(config, environ, findings):
@@ -101,6 +172,9 @@ def _check_credential_processes(config, environ, findings):
         if configuration.served_profile(line) is None:
             continue
         where = f"credential_process of profile {name!r}"
+        clashing = [key for key in configuration.BOTOCORE_BEFORE_PROCESS if config.profiles[name].get(key)]
+        if clashing:
+            findings.append((FAIL, f"profile {name!r} runs stsenv serve but also has {', '.join(clashing)}: botocore acts on that first, so the aws CLI and SDKs never run stsenv", _clash_fix(clashing)))
         special = sorted(SHELL_METACHARACTERS.intersection(line))
         if special:
             findings.append((FAIL, f"{where} has shell characters ({' '.join(special)}); botocore runs it without a shell", "write just `stsenv serve PROFILE`, or the full path to stsenv"))
@@ -114,6 +188,14 @@ def _check_credential_processes(config, environ, findings):
             findings.append((FAIL, f"{where} runs {found}, a different stsenv from this one ({this})", f"point it at {this}, or remove the other installation"))
         else:
             findings.append((OK, f"{where} runs this stsenv", None))
+
+
+def _clash_fix(keys):
+    renamed = [f"{key} to {configuration.PREFIX}{key}" for key in keys if key in configuration.SETTING_KEYS]
+    others = [key for key in keys if key not in configuration.SETTING_KEYS]
+    fixes = ([f"rename {', '.join(renamed)} (and source_profile to {configuration.PREFIX}source_profile)"] if renamed else [])
+    fixes += [f"remove {', '.join(others)}, or serve another profile"] if others else []
+    return "; ".join(fixes)
 
 
 def _this_stsenv():
@@ -179,7 +261,7 @@ def _check_shell_integration(environ, findings):
         return
     shell = os.path.basename(environ.get("SHELL") or "")
     line, rc_file = RC_LINES.get(shell, RC_LINES["bash"])
-    findings.append((WARN, "the shell integration is not loaded in this shell (`stsenv use` prints instead of switching; no prompt or refresh)", f"add `{line}` to {rc_file} and open a new shell"))
+    findings.append((WARN, "the shell integration is not loaded in this shell (`stsenv use` cannot switch it; no prompt or refresh)", f"add `{line}` to {rc_file} and open a new shell"))
 
 
 def _check_clock(config, environ, findings):

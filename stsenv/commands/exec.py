@@ -203,7 +203,7 @@ def _warn_about_default_credentials(config):
     from stsenv import kinds, terminal
 
     default = config.profiles.get("default", {})
-    if any(config.value(default, key) for key in kinds.CREDENTIAL_SETTINGS + ("sso_session", "sso_account_id")):
+    if any(config.value(default, key) for key in kinds.CREDENTIAL_SETTINGS):
         terminal.tell(
             "stsenv: the [default] profile has credentials, which SDKs use before the --server endpoint; "
             "the command may act as that profile instead"

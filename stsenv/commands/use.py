@@ -25,6 +25,12 @@ def register(commands):
     parser.add_argument("--clear", action="store_true", help="unset every variable `use` sets")
     parser.add_argument("--non-interactive", dest="interactive", action="store_false", help="never ask for an MFA code (exit 3 instead)")
     parser.add_argument("--token-code", help="the MFA code, when one is needed; - reads it from stdin")
+    parser.add_argument(
+        "--refresh",
+        metavar="PROFILE",
+        help="what the prompt hook runs (write --refresh=PROFILE): never asks or waits for a person, gives up after "
+        "$STSENV_REFRESH_TIMEOUT seconds (5), and says why in one line",
+    )
     adhoc.add_override_arguments(parser)
     adhoc.add_use_arguments(parser)
     parser.set_defaults(func=run)
@@ -35,6 +41,12 @@ def run(args):
 
     if args.clear and args.profile:
         raise ConfigError("use either a profile or --clear")
+    if args.refresh is not None:
+        if args.profile or args.clear or args.token_code or args.saml_assertion_file or adhoc.wanted(args) or args.region or args.duration_seconds is not None:
+            raise ConfigError("--refresh=PROFILE names the profile itself, and takes only --shell and --format beside it")
+        return refresh(args.refresh, shell=args.shell, fmt=args.fmt)
+    if not args.clear:
+        refuse_terminal(args.shell, args.fmt)  # now, before a SAML assertion is read from stdin (use() checks again)
     config = profile = overrides = None
     if adhoc.wanted(args):
         config = AwsConfig()
@@ -76,11 +88,55 @@ def default_shell(environ):
     return "bash"
 
 
-def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, overrides=None):
-    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc), `overrides`
+def refuse_terminal(shell=None, fmt="shell"):
+    """ConfigError when stdout is a terminal: credentials printed there change nothing and stay on the screen.
+
+    Called before anything is resolved or fetched (no STS call, no MFA prompt): one isatty(2) call, no import.
+    The shell integration, `eval "$(...)"`, a pipe and a file all give stdout another home.
+    """
+    if not os.isatty(1):
+        return
+    shell = shell or default_shell(os.environ)
+    command = _as_typed(shell)
+    if fmt != "shell":
+        hint = f"send it to a file or a pipe: {command} > FILE"
+    elif shell == "fish":
+        hint = f"run `{command} | source`, or add `stsenv init fish | source` to ~/.config/fish/config.fish to make `stsenv use` work in place"
+    else:
+        hint = f'run `eval "$({command})"`, or add `eval "$(stsenv init {shell})"` to ~/.{shell}rc to make `stsenv use` work in place'
+    raise ConfigError("not printing credentials to a terminal, where they would change nothing", hint)
+
+
+def _as_typed(shell):
+    """This command line as the user could type it again (an MFA code given on it left out)."""
+    quote = exports.fish_quote if shell == "fish" else exports.posix_quote
+    words = []
+    hide = False
+    for word in sys.argv[1:]:
+        if word == "--debug":
+            continue
+        if hide or word.startswith("--token-code="):
+            word = "CODE" if hide else "--token-code=CODE"
+        hide = word == "--token-code"
+        words.append(word if word and all(c.isalnum() or c in "-_./:=@,+%" for c in word) else quote(word))
+    return " ".join(["stsenv", *words])
+
+
+def refresh(profile, *, shell=None, fmt="shell"):
+    """`use --refresh=PROFILE`, the prompt hook's renewal: the block, or one sentence (stsenv.refresh)."""
+    from stsenv.refresh import renew
+
+    return renew(profile, lambda options: use(profile, shell=shell, fmt=fmt, options=options))
+
+
+def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, options=None, overrides=None):
+    """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc); `options`
+    (broker.Options) replaces those made of `interactive` and `token_code` (stsenv.refresh); `overrides`
     (stsenv.resolution.Overrides) what --duration-seconds and --region change in a profile."""
     environ = os.environ
     shell = shell or default_shell(environ)
+    if not clear:
+        refuse_terminal(shell, fmt)
     own_regions = user_regions(environ) if fmt == "shell" else None  # a file or JSON has no region of the user's to give back
     if clear:
         values, unset = exports.clear_environment(environ.get("STSENV_PROFILE"), own_regions)
@@ -97,7 +153,8 @@ def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, 
         source = resolve(config, profile, overrides=overrides)
         if saml_assertion is not None and not any(node.kind is kinds.SAML for node in source.chain()):
             raise ConfigError(f"--saml-assertion-file is for SAML profiles, and {profile!r} is not one ({source.kind.name})", "leave the flag out")
-        credentials = Broker(Options(interactive, token_code, environ, saml_assertion=saml_assertion)).credentials(source)
+        options = options or Options(interactive, token_code, environ, saml_assertion=saml_assertion)
+        credentials = Broker(options).credentials(source)
         region = region_in_use(config, profile, overrides)
         values, unset = exports.environment(credentials, profile, region, environ.get("STSENV_PROFILE"), own_regions)
         history.remember(environ, profile)  # for the picker: most recently used first
