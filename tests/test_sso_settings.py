@@ -204,22 +204,19 @@ def test_an_sso_profile_resolves_to_the_sso_kind_with_a_pinned_key(tmp_path):
     )
 
 
-def test_the_served_shape_is_sso_before_its_credential_process(tmp_path):
+def test_the_served_shape_is_sso_before_its_credential_process_and_a_session_alone_is_not(tmp_path):
+    """botocore's SSO provider acts on sso_account_id or sso_role_name; with sso_session alone it runs the process."""
     text = "[profile dev]\ncredential_process = stsenv serve dev\nsso_session = corp\nstsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Developer\n"
     assert resolve(config_of(tmp_path, text), "dev").kind is kinds.SSO
+    config = config_of(tmp_path, "[profile dev]\nsso_session = corp\ncredential_process = stsenv serve dev\n")
+    with pytest.raises(ConfigError, match="runs `stsenv serve dev` but names no role or keys"):
+        resolve(config, "dev")
 
 
 def test_sso_comes_before_keys_in_a_profile_and_in_a_source_profile_as_in_botocore(tmp_path):
     config = config_of(tmp_path, DEV + KEYS + f"\n[profile deploy]\nrole_arn = {ROLE_ARN}\nsource_profile = dev\n")
     assert resolve(config, "dev").kind is kinds.SSO
     assert [node.kind for node in resolve(config, "deploy").chain()] == [kinds.ASSUME_ROLE, kinds.SSO]
-
-
-def test_a_session_without_account_and_role_is_no_sso_profile(tmp_path):
-    """botocore's SSO provider needs sso_account_id or sso_role_name; with sso_session alone it runs the process."""
-    config = config_of(tmp_path, "[profile dev]\nsso_session = corp\ncredential_process = stsenv serve dev\n")
-    with pytest.raises(ConfigError, match="runs `stsenv serve dev` but names no role or keys"):
-        resolve(config, "dev")
 
 
 def test_a_role_and_sso_settings_in_one_profile_are_refused(tmp_path):

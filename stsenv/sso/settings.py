@@ -19,7 +19,7 @@ stsenv to every SDK, which sees no SSO settings of its own. A profile that sets 
 beside `sso_session` must agree with the session, as botocore insists.
 
 Resolution runs this on the warm path (`stsenv serve` of an SSO profile reads the cache once it has the key),
-so it reads only what it is given and imports nothing: no boto3, json, re or hashlib.
+so it reads only what it is given and imports nothing heavy: no boto3, json, re or hashlib.
 """
 
 from stsenv import endpoints, kinds
