@@ -203,3 +203,14 @@ def test_a_role_on_sso_is_limited_to_one_hour_before_any_call(world, sso, sts, h
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "asks for duration_seconds = 7200, but its source 'dev' is itself a role" in result.stderr
     assert sso.calls() == 0 and sts.calls("AssumeRole") == 0 and home.cache_entries() == {}
+
+
+def test_the_prompt_s_renewal_keeps_to_itself_what_it_would_say_on_the_way(world, sso):
+    """`use --refresh` (the prompt hook) prints the block or one sentence: a renewal of the token that failed
+    for a passing reason, and went on with the current one, is nothing the prompt says."""
+    written = world.write_token(expires_in=600)
+    sso.inject_fault("CreateToken", "500", times=3)
+    process = world.stsenv_process("use", "--refresh=dev", "--shell", "bash")  # no terminal: what it would say goes to stderr
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and stderr == "" and f"STSENV_IDENTITY='Developer@{ACCOUNT}'" in stdout
+    assert sso.calls("CreateToken") == 3 and world.read_token() == written and sso.calls("GetRoleCredentials") == 1

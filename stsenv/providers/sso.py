@@ -12,7 +12,7 @@ def fetch(source, signer, options):
     settings = from_source(source)
     environ = options.environ
     timeouts = options.lock_timeouts()  # a prompt's renewal waits for no one signing in
-    token = renewal.access_token(settings, environ, timeouts=timeouts)
+    token = renewal.access_token(settings, environ, timeouts=timeouts, tell=options.tell)
     try:
         return portal.role_credentials(settings, environ, token)
     except AwsError as error:
@@ -20,7 +20,7 @@ def fetch(source, signer, options):
             raise
     # The portal refused a token with time left (signed out elsewhere, the session ended or was revoked):
     # renewed once if it can be, else a person must sign in.
-    token = renewal.access_token(settings, environ, rejected=token, timeouts=timeouts)
+    token = renewal.access_token(settings, environ, rejected=token, timeouts=timeouts, tell=options.tell)
     try:
         return portal.role_credentials(settings, environ, token)
     except AwsError as error:

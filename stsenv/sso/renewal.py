@@ -7,9 +7,10 @@ token too. Renewal is single-flight across processes: under a lock in stsenv's c
 the same lock `stsenv login` holds for the session), the file is read again, and waiters leave as soon as
 another process has written a fresh token; 8 processes with an expired token make 1 CreateToken.
 
-Nothing here asks a person or waits for one: without a usable token the answer is LoginNeeded (exit 3).
-A renewal that fails for a passing reason (network, throttling) falls back to the current token while it
-still has a minute left, as botocore does.
+Nothing here asks a person: without a usable token the answer is LoginNeeded (exit 3). The lock's waiting
+loop (broker.wait_for) waits behind a `stsenv login` that waits for a person to sign in, as behind one typing
+an MFA code, unless the timeouts say not to (the prompt's renewal). A renewal that fails for a passing reason
+(network, throttling) falls back to the current token while it still has a minute left, as botocore does.
 """
 
 import os
@@ -37,10 +38,11 @@ REFUSALS_NEEDING_LOGIN = frozenset(
 )
 
 
-def access_token(settings, environ, rejected=None, timeouts=None):
+def access_token(settings, environ, rejected=None, timeouts=None, tell=None):
     """An access token of `settings`' session with more than a minute left, renewed when within 15 minutes
     of its expiry. `rejected` is a token the portal has just refused: it is renewed whatever its expiry says.
-    `timeouts` are the lock's waits (broker.wait_for; default: stsenv.settings.lock_timeouts of `environ`)."""
+    `timeouts` are the lock's waits (broker.wait_for; default: stsenv.settings.lock_timeouts of `environ`);
+    `tell` takes what is said on the way (default: the terminal), as broker.Options.tell."""
     from stsenv.broker import wait_for
     from stsenv.settings import lock_timeouts
 
@@ -49,9 +51,10 @@ def access_token(settings, environ, rejected=None, timeouts=None):
     usable = _usable_as_is(settings, token, rejected)
     if usable is not None:
         return usable
+    tell = tell or terminal.tell
     purpose = f"renewing the IAM Identity Center token of {settings.described}"
     with session_lock(settings, environ, purpose) as lock:
-        answer = wait_for(lock, timeouts or lock_timeouts(environ), written_meanwhile(path, rejected), terminal.tell)
+        answer = wait_for(lock, timeouts or lock_timeouts(environ), written_meanwhile(path, rejected), tell)
         if answer is not None:
             terminal.debug(f"the token of {settings.described} was renewed by another process while we waited")
             return answer.access_token
@@ -59,7 +62,7 @@ def access_token(settings, environ, rejected=None, timeouts=None):
         usable = _usable_as_is(settings, token, rejected)
         if usable is not None:
             return usable
-        return _renew(settings, environ, path, token, rejected)
+        return _renew(settings, environ, path, token, rejected, tell)
 
 
 def _usable_as_is(settings, token, rejected):
@@ -81,7 +84,7 @@ def _usable_as_is(settings, token, rejected):
     )
 
 
-def _renew(settings, environ, path, token, rejected):
+def _renew(settings, environ, path, token, rejected, tell):
     from stsenv.sso import oidc
 
     now = time.time()
@@ -90,7 +93,7 @@ def _renew(settings, environ, path, token, rejected):
         answer = oidc.refresh_token(settings, environ, token.client_id, token.client_secret, token.refresh_token)
     except AwsError as error:
         if _still_works(token, rejected, now):
-            terminal.tell(f"stsenv: {error}; still using the current token of {settings.described}")
+            tell(f"stsenv: {error}; still using the current token of {settings.described}")
             return token.access_token
         if error.code in REFUSALS_NEEDING_LOGIN:
             raise LoginNeeded(f"{_who(settings)}: IAM Identity Center would not renew the token of {settings.described} ({error.message})", login_hint(settings)) from None
