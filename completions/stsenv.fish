@@ -16,7 +16,7 @@ function __stsenv_first_argument_of
     set -l value_flags --shell --format --token-code --refresh --role-arn --source-profile --role-session-name \
         --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity \
         --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile \
-        --audience --signing-algorithm
+        --audience --signing-algorithm --template
     set -l words (commandline -opc)
     set -l command
     set -l plain 0
@@ -41,7 +41,7 @@ end
 #
 
 set -l commands serve use configure ls login logout init completion whoami key-info decode web-identity-token \
-    federate doctor
+    federate doctor sso
 complete -c stsenv -f
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -l version -d 'show the version'
@@ -60,6 +60,7 @@ complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a decode -d '
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a web-identity-token -d 'a JWT naming you, for services outside AWS'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a federate -d 'federation token credentials'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'check configuration, cache and shell'
+complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a sso -d 'IAM Identity Center: a profile per account and role'
 
 # =============================================================================
 # Arguments and flags of each command.
@@ -68,6 +69,7 @@ complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a doctor -d '
 complete -c stsenv -n "__stsenv_first_argument_of use serve configure login logout" -a '(__stsenv_profiles)' -d profile
 complete -c stsenv -n "__stsenv_first_argument_of use" -a - -d 'the previous profile'
 complete -c stsenv -n "__stsenv_first_argument_of init completion" -a 'bash zsh fish'
+complete -c stsenv -n "__stsenv_first_argument_of sso" -a populate -d 'a profile for each account and role of an sso-session'
 
 complete -c stsenv -n "__fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 
@@ -99,12 +101,18 @@ complete -c stsenv -n "__fish_seen_subcommand_from ls" -l names -d 'profile name
 complete -c stsenv -n "__fish_seen_subcommand_from ls" -l output -x -a 'table json' -d 'output format'
 
 complete -c stsenv -n "__fish_seen_subcommand_from login" -l force -d 'open a new session even if one is cached'
+complete -c stsenv -n "__fish_seen_subcommand_from login" -l no-browser -d 'SSO: only print the URL and code'
 complete -c stsenv -n "__fish_seen_subcommand_from logout" -l all -d 'everything in the cache'
+complete -c stsenv -n "__fish_seen_subcommand_from logout" -l sso -d 'also end the IAM Identity Center session'
 
 complete -c stsenv -n "__fish_seen_subcommand_from init" -l prompt -d 'also put the segment in front of the prompt'
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l audience -x -d 'who the token is for'
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l signing-algorithm -x -a 'RS256 ES384' -d 'signing algorithm'
 complete -c stsenv -n "__fish_seen_subcommand_from doctor" -l no-clock -d 'skip the clock check (it contacts STS)'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l template -x -d 'profile names from {account_name} {role_name} ...'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l dry-run -d 'print the profiles that would be added'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l served -d 'write profiles served by stsenv'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l region -x -d 'the region to write in each profile'
 
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token federate" -l profile -x -a '(__stsenv_profiles)' -d 'profile whose credentials to use'
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token" -l output -x -a 'json text table' -d 'output format'
