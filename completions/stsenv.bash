@@ -8,13 +8,13 @@
 #
 
 _stsenv_commands='serve use configure ls login logout init completion whoami key-info decode web-identity-token
-    federate doctor exec console'
+    federate doctor sso exec console'
 _stsenv_global_flags='--help --version --debug'
 # Flags followed by a value (their values are completed below, or left to the user).
 _stsenv_value_flags=' --shell --format --token-code --refresh --role-arn --source-profile --role-session-name
     --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity
     --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile
-    --audience --signing-algorithm --service --session-duration '
+    --audience --signing-algorithm --template --service --session-duration '
 
 # __stsenv_flags: the flags of command $1.
 _stsenv_command_flags() {
@@ -25,14 +25,15 @@ _stsenv_command_flags() {
     configure) __stsenv_flags='--role-arn --source-profile --region --mfa-serial --external-id --role-session-name
         --duration-seconds' ;;
     ls) __stsenv_flags='--names --output' ;;
-    login) __stsenv_flags='--token-code --force' ;;
-    logout) __stsenv_flags='--all' ;;
+    login) __stsenv_flags='--token-code --force --no-browser' ;;
+    logout) __stsenv_flags='--all --sso' ;;
     init) __stsenv_flags='--prompt' ;;
     whoami | key-info | decode) __stsenv_flags='--profile --region --output --query' ;;
     web-identity-token) __stsenv_flags='--audience --signing-algorithm --duration-seconds --tags --profile --region
         --output --query' ;;
     federate) __stsenv_flags='--profile --duration-seconds --policy --policy-arns --tags --region --shell --format' ;;
     doctor) __stsenv_flags='--no-clock' ;;
+    sso) __stsenv_flags='--template --dry-run --served --region' ;;
     exec) __stsenv_flags='--server --allow-nested --non-interactive --token-code --duration-seconds --region' ;;
     console) __stsenv_flags='--print --service --session-duration --non-interactive --token-code --duration-seconds
         --region' ;;
@@ -140,6 +141,7 @@ _stsenv() {
     use) _stsenv_reply "$(_stsenv_profiles)"$'\n-' ;;
     serve | configure | login | logout | exec | console) _stsenv_reply "$(_stsenv_profiles)" ;;
     init | completion) _stsenv_reply $'bash\nzsh\nfish' ;;
+    sso) _stsenv_reply populate ;;
     esac
 }
 

@@ -16,7 +16,7 @@ function __stsenv_first_argument_of
     set -l value_flags --shell --format --token-code --refresh --role-arn --source-profile --role-session-name \
         --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity \
         --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile \
-        --audience --signing-algorithm --service --session-duration
+        --audience --signing-algorithm --template --service --session-duration
     set -l words (commandline -opc)
     set -l command
     set -l plain 0
@@ -54,7 +54,7 @@ end
 #
 
 set -l commands serve use configure ls login logout init completion whoami key-info decode web-identity-token \
-    federate doctor exec console
+    federate doctor sso exec console
 complete -c stsenv -f
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -l version -d 'show the version'
@@ -75,6 +75,7 @@ complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a federate -d
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'check configuration, cache and shell'
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a exec -d "run a command with a profile's credentials"
 complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a console -d 'open the AWS console signed in'
+complete -c stsenv -n "not __fish_seen_subcommand_from $commands" -a sso -d 'IAM Identity Center: a profile per account and role'
 
 # =============================================================================
 # Arguments and flags of each command.
@@ -85,6 +86,7 @@ complete -c stsenv -n "__stsenv_first_argument_of use" -a - -d 'the previous pro
 complete -c stsenv -n "__stsenv_first_argument_of init completion" -a 'bash zsh fish'
 complete -c stsenv -n __stsenv_after_dashes -a '(__fish_complete_command)'
 complete -c stsenv -n '__stsenv_after_dashes args' -F
+complete -c stsenv -n "__stsenv_first_argument_of sso" -a populate -d 'a profile for each account and role of an sso-session'
 
 complete -c stsenv -n "__fish_seen_subcommand_from $commands" -s h -l help -d 'show help'
 
@@ -116,7 +118,9 @@ complete -c stsenv -n "__fish_seen_subcommand_from ls" -l names -d 'profile name
 complete -c stsenv -n "__fish_seen_subcommand_from ls" -l output -x -a 'table json' -d 'output format'
 
 complete -c stsenv -n "__fish_seen_subcommand_from login" -l force -d 'open a new session even if one is cached'
+complete -c stsenv -n "__fish_seen_subcommand_from login" -l no-browser -d 'SSO: only print the URL and code'
 complete -c stsenv -n "__fish_seen_subcommand_from logout" -l all -d 'everything in the cache'
+complete -c stsenv -n "__fish_seen_subcommand_from logout" -l sso -d 'also end the IAM Identity Center session'
 
 complete -c stsenv -n "__fish_seen_subcommand_from init" -l prompt -d 'also put the segment in front of the prompt'
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l audience -x -d 'who the token is for'
@@ -127,6 +131,10 @@ complete -c stsenv -n "__fish_seen_subcommand_from exec" -l allow-nested -d 'ins
 complete -c stsenv -n "__fish_seen_subcommand_from console" -l print -d 'print the sign-in URL'
 complete -c stsenv -n "__fish_seen_subcommand_from console" -l service -x -a 'ec2 s3 iam cloudformation lambda cloudwatch rds dynamodbv2 vpc' -d 'console page to open'
 complete -c stsenv -n "__fish_seen_subcommand_from console" -l session-duration -x -d 'console session duration of a role'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l template -x -d 'profile names from {account_name} {role_name} ...'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l dry-run -d 'print the profiles that would be added'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l served -d 'write profiles served by stsenv'
+complete -c stsenv -n "__fish_seen_subcommand_from sso" -l region -x -d 'the region to write in each profile'
 
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token federate" -l profile -x -a '(__stsenv_profiles)' -d 'profile whose credentials to use'
 complete -c stsenv -n "__fish_seen_subcommand_from whoami key-info decode web-identity-token" -l output -x -a 'json text table' -d 'output format'

@@ -50,6 +50,14 @@ class Options:
         self.for_prompt = for_prompt
         self.tell = tell
 
+    def lock_timeouts(self):
+        """(plain, person): how long to wait for another process's refresh, and for one waiting for a person
+        (stsenv.settings); a prompt's renewal waits for no person (None, see wait_for)."""
+        from stsenv.settings import lock_timeouts
+
+        plain, person = lock_timeouts(self.environ)
+        return (plain, None) if self.for_prompt else (plain, person)
+
 
 class Broker:
     def __init__(self, options):
@@ -102,13 +110,10 @@ class Broker:
         with it (SharedFailure); a process that starts later tries STS again.
         """
         from stsenv import providers, terminal
-        from stsenv.settings import lock_timeouts
 
         if not source.cacheable:
             return providers.fetch(source, None, self.options)
-        timeouts = lock_timeouts(self.options.environ)
-        if self.options.for_prompt:
-            timeouts = (timeouts[0], None)  # wait for no person: wait_for raises MfaAskedElsewhere at once
+        timeouts = self.options.lock_timeouts()
         _validate_chain(source)  # before any lock: a profile AWS would refuse leaves no lock file behind
         began = time.time()
 
@@ -199,13 +204,13 @@ class Broker:
 
         def check():
             nonlocal seen, failure_seen
-            version = _file_version(path)
+            version = file_version(path)
             if version is not None and version != seen:
                 seen = version
                 found = self.cache.read(source)
                 if good_enough(found):
                     return found
-            version = _file_version(failure_path)
+            version = file_version(failure_path)
             if version is not None and version != failure_seen:
                 failure_seen = version
                 return self._failure_since(source, began)
@@ -235,7 +240,8 @@ def _retry_pending(found):
     return 0 < wait <= RETRY_AFTER_FAILURE and found.remaining() > FALLBACK_MIN_REMAINING
 
 
-def _file_version(path):
+def file_version(path):
+    """What changes when a file is replaced or written: (inode, mtime, size), or None when there is none."""
     try:
         info = os.stat(path)
     except OSError:
@@ -246,12 +252,12 @@ def _file_version(path):
 def wait_for(lock, timeouts, answered, tell):
     """Wait until `lock` is ours (None), or until `answered()` gives what its holder made meanwhile (returned).
 
-    `timeouts` is (plain, mfa): how long to wait for a holder that refreshes, and for one that asks a person
-    for an MFA code (None: wait for no person, MfaAskedElsewhere at once); past it, LockTimeout. Whom we wait
-    for is said with `tell`; while we wait for a person, the locks this process holds say so too, so that its
-    own waiters wait as long.
+    `timeouts` is (plain, mfa): how long to wait for a holder that refreshes, and for one that waits for a
+    person to type an MFA code or sign in (None: wait for no person, MfaAskedElsewhere at once); past it,
+    LockTimeout. Whom we wait for is said with `tell`; while we wait for a person, the locks this process
+    holds say so too, so that its own waiters wait as long.
     """
-    from stsenv.lock import describe, tell_waiters
+    from stsenv.lock import describe, tell_waiters, waiting_for
 
     plain_timeout, mfa_timeout = timeouts
     started = time.monotonic()
@@ -271,11 +277,10 @@ def wait_for(lock, timeouts, answered, tell):
                 holder = lock.holder()
                 asking = holder.get("asking_for_mfa", False)
                 if asking and mfa_timeout is None:
-                    pid = holder.get("pid")
-                    raise MfaAskedElsewhere("another terminal is asking for the MFA code" + (f" (stsenv pid {pid})" if pid else ""))
+                    raise _asked_elsewhere(holder)
                 if asking != behind_a_person:
                     behind_a_person = asking
-                    tell_waiters(asking_for_mfa=asking)
+                    tell_waiters(asking_for_mfa=asking, waiting_for=waiting_for(holder))
                 waited = now - started
                 if waited >= (mfa_timeout if asking else plain_timeout):
                     raise LockTimeout(
@@ -290,6 +295,18 @@ def wait_for(lock, timeouts, answered, tell):
     finally:
         if behind_a_person:
             tell_waiters(asking_for_mfa=False)
+
+
+def _asked_elsewhere(holder):
+    """MfaAskedElsewhere for a holder that waits for a person: for an MFA code, or for what it said."""
+    from stsenv.lock import waiting_for
+
+    pid = holder.get("pid")
+    where = f" (stsenv pid {pid})" if pid else ""
+    other = waiting_for(holder)
+    if other:
+        return MfaAskedElsewhere(f"another terminal is {other}{where}", "finish there")
+    return MfaAskedElsewhere(f"another terminal is asking for the MFA code{where}", "type it there")
 
 
 def _validate_chain(source):

@@ -20,13 +20,15 @@ SETTING_KEYS = frozenset(
     "sts_regional_endpoints endpoint_url services use_fips_endpoint use_dualstack_endpoint "
     "ignore_configured_endpoint_urls mfa_process mfa_totp_secret_process mfa_totp_secret_file mfa_session_duration "
     "policy policy_file policy_arns tags source_identity web_identity_token_file saml_role_arn saml_principal_arn "
-    "saml_assertion_process federation_name target_principal task_policy_arn".split()
+    "saml_assertion_process federation_name target_principal task_policy_arn "
+    "sso_session sso_start_url sso_region sso_registration_scopes sso_account_id sso_role_name".split()
 )
 # Read as they are, never with the prefix.
 PLAIN_KEYS = frozenset("credential_process aws_access_key_id aws_secret_access_key aws_session_token".split())
 # Settings botocore acts on before it runs a profile's credential_process: beside `stsenv serve`, the aws CLI
 # and SDKs would use them and never run stsenv (configure refuses them, doctor reports them).
-BOTOCORE_BEFORE_PROCESS = ("role_arn", "web_identity_token_file", "sso_session", "sso_start_url", "login_session")
+# (botocore's SSO provider acts on sso_account_id or sso_role_name; sso_session alone it leaves to the process.)
+BOTOCORE_BEFORE_PROCESS = ("role_arn", "web_identity_token_file", "sso_account_id", "sso_role_name", "login_session")
 
 
 def check_profile_name(name):
@@ -66,7 +68,7 @@ def _read_ini(path):
 
 class AwsConfig:
     """The merged profiles of the config and credentials files (credentials-file values win, as in botocore),
-    the `[services NAME]` sections, and the environment settings are read from.
+    the `[services NAME]` and `[sso-session NAME]` sections, and the environment settings are read from.
 
     `config_text` stands in for the config file's content: what `configure` is about to write, resolved
     before it is written.
@@ -77,6 +79,7 @@ class AwsConfig:
         self.config_path, self.credentials_path = config_paths(self.environ)
         self.profiles = {}
         self.services = {}
+        self.sso_sessions = {}
         self.stray_sections = []
         config = _read_ini(self.config_path) if config_text is None else inifile.parse(config_text, self.config_path)
         for section, values in config.items():
@@ -92,6 +95,8 @@ class AwsConfig:
             self.profiles[words[1]] = values
         elif len(words) == 2 and words[0] == "services":
             self.services[words[1]] = values
+        elif len(words) == 2 and words[0] == "sso-session":
+            self.sso_sessions[words[1]] = values
         elif len(words) == 1 and words[0] not in ("plugins", "preview"):
             self.stray_sections.append(section)
 

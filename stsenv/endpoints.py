@@ -73,7 +73,8 @@ def region_problem(name):
     return f"region {quoted(name)} is not a region name"
 
 
-def _partition_row(name):
+def partition_row(name):
+    """The row of PARTITIONS (or AWS_PARTITION) of region `name`."""
     return next((row for row in PARTITIONS if (name or "").startswith(row[0])), AWS_PARTITION)
 
 
@@ -84,7 +85,7 @@ def partition(config, section):
 
 def partition_of(region_name):
     """The partition region `region_name` belongs to (aws for None)."""
-    return _partition_row(region_name)[1]
+    return partition_row(region_name)[1]
 
 
 def sts_endpoint(config, section):
@@ -108,7 +109,7 @@ def sts_endpoint(config, section):
     variant = fips or dualstack
     if name is None or not variant and (name == "aws-global" or mode == "legacy" and name in LEGACY_GLOBAL_REGIONS):
         return {"endpoint": "https://sts.amazonaws.com", "region": "us-east-1"}
-    _, _, dns, dualstack_dns = _partition_row(name)
+    _, _, dns, dualstack_dns = partition_row(name)
     fips_host = fips and (dualstack or not name.startswith("us-gov-"))  # GovCloud's plain endpoint is FIPS already
     host = f"{'sts-fips' if fips_host else 'sts'}.{name}.{dualstack_dns if dualstack else dns}"
     return {"endpoint": f"https://{host}", "region": "us-east-1" if name == "aws-global" else name}

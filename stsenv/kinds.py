@@ -95,14 +95,23 @@ ASSUME_ROOT = Kind(
     durations=(0, 900),
     default_duration=900,
 )
+SSO = Kind(
+    "sso",
+    markers=("sso_account_id", "sso_role_name"),  # what botocore's SSO provider acts on (sso_session alone is not)
+    provider="sso",
+    label="SSO",
+    api="GetRoleCredentials",  # IAM Identity Center's access portal, with the session's token (stsenv.sso)
+    role_session=True,  # a permission set's role: a role assumed with it is role chaining
+)
 
 # AWS's limit on a role assumed with the credentials of a role session (role chaining), in seconds.
 ROLE_CHAINING_LIMIT = 3600
 
-KINDS = (STATIC, ENVIRONMENT, PROCESS, ASSUME_ROLE, MFA_SESSION, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
+KINDS = (STATIC, ENVIRONMENT, PROCESS, ASSUME_ROLE, MFA_SESSION, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT, SSO)
 # The kinds a profile names with its settings: at most one per profile. A profile that names none gets the
-# credentials it holds (OWN_CREDENTIALS: keys first, as botocore reads them, then a credential_process).
-NAMED_KINDS = (ASSUME_ROLE, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT)
+# credentials it holds (OWN_CREDENTIALS: keys first, as botocore reads them, then a credential_process): SSO
+# comes before them, as in botocore's chain.
+NAMED_KINDS = (ASSUME_ROLE, WEB_IDENTITY, SAML, FEDERATION, ASSUME_ROOT, SSO)
 OWN_CREDENTIALS = (STATIC, PROCESS)
 # No STS credentials live longer than this (GetSessionToken's 36 hours).
 LONGEST_GRANT = max(kind.durations[1] for kind in KINDS if kind.durations)

@@ -55,10 +55,14 @@ class KeyLock:
         _HELD.append(self)
         return True
 
-    def update(self, asking_for_mfa):
+    def update(self, asking_for_mfa, waiting_for=None):
         """Tell waiters what the holder is doing now (atomic replace of the holder file). Best effort: on a
-        full disk waiters only say less about whom they wait for, and the temporary file is removed."""
+        full disk waiters only say less about whom they wait for, and the temporary file is removed.
+        `asking_for_mfa` marks a holder waiting for a person; `waiting_for` says for what, when it is not an
+        MFA code (`waiting for a person to sign in`)."""
         holder = {"pid": os.getpid(), "purpose": self._purpose, "asking_for_mfa": asking_for_mfa, "since": time.time()}
+        if asking_for_mfa and waiting_for:
+            holder["waiting_for"] = waiting_for
         temporary = f"{self._holder_path}.{os.getpid()}"
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -72,7 +76,7 @@ class KeyLock:
             raise
 
     def holder(self):
-        """What the holder wrote about itself: {"pid", "purpose", "asking_for_mfa", "since"}, or {}."""
+        """What the holder wrote about itself: {"pid", "purpose", "asking_for_mfa", "since"} (and "waiting_for"), or {}."""
         try:  # never a symlink, never wait on a FIFO, never trust what is in it beyond a flat dict
             fd = os.open(self._holder_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, encoding="utf-8") as handle:
@@ -108,11 +112,18 @@ def _remove(path):
         pass
 
 
-def tell_waiters(asking_for_mfa):
-    """Mark every lock this process holds: waiting for a person (or not). A process asking for an MFA code
-    holds the lock of the role it refreshes too, and that role's waiters must wait as long."""
+def tell_waiters(asking_for_mfa, waiting_for=None):
+    """Mark every lock this process holds: waiting for a person (or not), and for what when it is not an MFA
+    code (see KeyLock.update). A process asking for an MFA code holds the lock of the role it refreshes too,
+    and that role's waiters must wait as long."""
     for held in _HELD:
-        held.update(asking_for_mfa)
+        held.update(asking_for_mfa, waiting_for)
+
+
+def waiting_for(holder):
+    """What a holder waiting for a person said it waits for (`waiting for a person to sign in`); None for an MFA code."""
+    said = holder.get("waiting_for")
+    return said if isinstance(said, str) and said else None
 
 
 def describe(holder):
@@ -120,5 +131,5 @@ def describe(holder):
     pid = holder.get("pid")
     purpose = holder.get("purpose") or "a refresh"
     if holder.get("asking_for_mfa"):
-        purpose = f"{purpose}, asking for an MFA code"
+        purpose = f"{purpose}, {waiting_for(holder) or 'asking for an MFA code'}"
     return f"another stsenv (pid {pid}) {purpose}" if pid else f"another stsenv: {purpose}"

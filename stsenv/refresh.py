@@ -86,7 +86,7 @@ def _reason(profile, error):
     if isinstance(error, MfaNotAsked):
         return f"it needs an MFA code; run `stsenv use {profile}` (or `stsenv login {profile}`) to renew"
     if isinstance(error, MfaAskedElsewhere):
-        return f"{error.message}; type it there, then {_renew(profile)}"
+        return f"{error.message}; {error.hint or 'type it there'}, then {_renew(profile)}"
     return "; ".join(error.lines()) + f"; {_renew(profile)}"
 
 

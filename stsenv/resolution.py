@@ -98,7 +98,7 @@ def _overridden(config, name, section, kind, overrides):
     if overrides.duration is None:
         return section
     if kind is None or kind.durations is None:
-        what = "holds its credentials (keys or a credential_process)" if kind is None else f"is a {kind.label} profile"
+        what = "holds its credentials (keys or a credential_process)" if kind is None else f"gets {kind.label} credentials"
         raise ConfigError(
             f"--duration-seconds: profile {name!r} {what}, and how long its credentials last is not stsenv's to choose",
             "give it for a profile that assumes a role (or federates), or set mfa_session_duration for an MFA session",
@@ -202,7 +202,7 @@ def _as_signer(config, source_profile, seen, mfa, named_by):
     """Profile `source_profile` as the source of a role: its static keys win over its own role, as in botocore."""
     _check_depth(seen, source_profile)  # (it may be a profile of `seen`: its own keys sign its own role, as in botocore)
     section = config.section(source_profile, named_by)
-    if has_static_keys(section):
+    if has_static_keys(section) and not kinds.SSO.marked_by(lambda key: config.value(section, key)):  # botocore: SSO first
         return static_keys(config, source_profile, section, mfa)
     served = served_profile(section.get("credential_process"))
     if served is not None and served != source_profile:
@@ -367,6 +367,16 @@ def assume_root(config, name, section, seen, mfa):
         **endpoints.sts_endpoint(config, section),
     }
     return Source(kinds.ASSUME_ROOT, name, params, signer(config, name, section, seen, None))
+
+
+@builds(kinds.SSO)
+def sso(config, name, section, seen, mfa):
+    """`sso_account_id` + `sso_role_name` with an sso-session (or the legacy start URL and region): role
+    credentials from IAM Identity Center with the session's token (stsenv.sso.settings checks every value)."""
+    from stsenv.sso import settings as sso_settings
+
+    params, private = sso_settings.source_parts(sso_settings.profile_settings(config, name))
+    return Source(kinds.SSO, name, params, private=private)
 
 
 def console_federation(config, name, keys, duration=None):

@@ -163,3 +163,17 @@ def test_the_file_keeps_its_mode_and_line_endings(world, home, sts):
     assert after.startswith(crlf)
     assert after[len(crlf):] == f"\r\n[profile staging]\r\ncredential_process = stsenv serve staging\r\nstsenv_role_arn = {world.role_arn}\r\nstsenv_source_profile = base\r\nregion = eu-central-1\r\n".encode()
     assert stat.S_IMODE(home.config.stat().st_mode) == 0o604
+
+
+def test_a_role_sourced_from_an_sso_profile_is_configured_within_the_chaining_limit(world, home):
+    """An SSO profile as the source (its role credentials make a role chain: one hour at most); a profile that
+    only names an sso-session is no SSO profile to botocore, so configure may make it a served role."""
+    sso = "sso_session = corp\nstsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Developer\n"
+    session = "[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n"
+    home.write_config(home.config.read_text() + f"\n[profile dev]\ncredential_process = stsenv serve dev\n{sso}\n[profile login]\nsso_session = corp\n\n{session}")
+    before = home.config.read_text()
+    long = home.stsenv("configure", "deploy", "--role-arn", world.role_arn, "--source-profile", "dev", "--duration-seconds", "7200")
+    assert long.returncode == 2 and "its source 'dev' is itself a role" in long.stderr and home.config.read_text() == before
+    assert home.stsenv("configure", "deploy", "--role-arn", world.role_arn, "--source-profile", "dev").returncode == 0
+    made = home.stsenv("configure", "login", "--role-arn", world.role_arn, "--source-profile", "base")
+    assert made.returncode == 0, made.stderr

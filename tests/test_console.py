@@ -236,3 +236,21 @@ def test_pipe_into_a_firefox_container(world, home, sts, signin):
     fields = dict(parse_qsl(rest))
     assert scheme == "ext+container" and fields["name"] == "prod"
     assert log_in(fields["url"])[0] == 302
+
+
+def test_an_identity_center_role_session_signs_in_directly(home, sts, sso, signin):
+    """IAM Identity Center role credentials are a role session like any other (the SSO row's role_session)."""
+    from test_sso_token import SsoWorld
+
+    world = SsoWorld(home, sso)
+    world.write_token()
+    result = world.stsenv("console", "dev-admin", "--print", "--session-duration", "3600", env={"STSENV_SIGNIN_ENDPOINT": signin.federation_url})
+    assert result.returncode == 0, result.stderr
+    fields = dict(parse_qsl(urlsplit(result.stdout.strip()).query))
+    info = token_info(signin, fields["SigninToken"])
+    assert info["arn"].startswith("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_")
+    assert (info["kind"], info["session_duration"]) == ("assumed-role", 3600)
+    assert fields["Destination"] == "https://console.aws.amazon.com/console/home?region=us-east-1"
+    assert log_in(result.stdout.strip())[0] == 302
+    refused = world.stsenv("console", "dev-admin", "--print", "--duration-seconds", "900")
+    assert refused.returncode == 2 and "gets SSO credentials" in refused.stderr

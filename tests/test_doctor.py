@@ -160,6 +160,29 @@ def test_a_served_profile_that_botocore_takes_over_is_a_problem(world, home, sts
     assert not any(name.startswith("clash.") for name in home.cache_entries())
 
 
+SSO_SESSION = "\n[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = eu-west-1\n"
+
+
+def test_the_served_sso_shape_is_clean_and_sso_keys_beside_stsenv_serve_are_a_problem(world, home, sts):
+    """botocore acts on sso_account_id/sso_role_name before credential_process (on sso_session alone it does not)."""
+    home.write_config(
+        home.config.read_text()
+        + "\n[profile sso-served]\ncredential_process = stsenv serve sso-served\nsso_session = corp\n"
+        + "stsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Admin\n"
+        + "\n[profile sso-clash]\ncredential_process = stsenv serve sso-clash\nsso_session = corp\n"
+        + "sso_account_id = 123456789012\nsso_role_name = Admin\n"
+        + SSO_SESSION
+    )
+    out = doctor_no_clock(home).stdout
+    assert "sso-served" not in out.replace("credential_process of profile 'sso-served' runs this stsenv", "")
+    assert (
+        "FAIL  profile 'sso-clash' runs stsenv serve but also has sso_account_id, sso_role_name: botocore acts on that first, "
+        "so the aws CLI and SDKs never run stsenv\n"
+        "      fix: rename sso_account_id to stsenv_sso_account_id, sso_role_name to stsenv_sso_role_name\n"
+    ) in out
+    assert "FAIL  profile 'sso-clash'" in out and out.count("FAIL  ") == 1
+
+
 def test_misspelled_keys_are_named(world, home, sts):
     home.write_config(
         home.config.read_text()

@@ -18,7 +18,8 @@ EXPECTED_KINDS = {
     "partner": "federation",
     "member-audit": "assume-root",
     "other-tool": "credential_process",
-    "sso": "SSO (not served by stsenv)",
+    "sso": "SSO",
+    "sso-served": "SSO (served by stsenv)",
     "broken": "error",
 }
 
@@ -41,6 +42,9 @@ def every_kind(home, world, tmp_path):
         + "stsenv_source_profile = base\n"
         + "\n[profile other-tool]\ncredential_process = aws-vault exec x --json\n"
         + "\n[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
+        + "\n[profile sso-served]\ncredential_process = stsenv serve sso-served\nsso_session = corp\n"
+        + "stsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Admin\n"
+        + "\n[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = eu-west-1\n"
         + f"\n[profile broken]\nrole_arn = {world.role_arn}\nsource_profile = nowhere\n"
     )
 

@@ -274,8 +274,9 @@ def test_completes_commands_flags_and_profiles(kind, world, home, sts):
 
 
 def test_completions_cover_the_parser(kind):
-    """Every command argparse knows, and every flag of each, is in this shell's completion file under that
-    command (what the completion then offers is driven with TAB in completes_commands_flags_and_profiles)."""
+    """Every command argparse knows, and every flag of each (and of its own subcommands), is in this shell's
+    completion file under that command (what the completion then offers is driven with TAB in
+    completes_commands_flags_and_profiles)."""
     import argparse
 
     from stsenv.cli import build_parser
@@ -289,7 +290,9 @@ def test_completions_cover_the_parser(kind):
     for name, subparser in commands.choices.items():
         if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
             missing.append(name)
-        wanted = {option for action in subparser._actions for option in action.option_strings if option.startswith("--")}
+        nested = [action.choices.values() for action in subparser._actions if isinstance(action, argparse._SubParsersAction)]
+        parsers = [subparser, *(parser for choices in nested for parser in choices)]  # `sso populate`'s flags count as sso's
+        wanted = {option for parser in parsers for action in parser._actions for option in action.option_strings if option.startswith("--")}
         wanted.discard("--help")
         missing += [f"{name} {flag}" for flag in sorted(wanted - offered.get(name, set()))]
     assert missing == [], f"completions/{COMPLETION_FILES[kind]} lacks {missing}"

@@ -1,5 +1,7 @@
-"""`logout --sso` (stsenv.sso.logout): the portal session ended, the session's token file removed and named,
-the client registration kept, as `aws sso logout` leaves it; and which profiles share the token."""
+"""`stsenv logout` of IAM Identity Center profiles: `logout PROFILE` removes stsenv's cached role credentials
+(the token stays: other profiles and the aws CLI use it); `logout --sso PROFILE` also ends the portal session
+and removes the session's token file, naming it, and keeps the client registration as `aws sso logout` does.
+The commands as processes, and stsenv.sso.logout beneath them."""
 
 import json
 
@@ -8,20 +10,52 @@ from test_sso_token import SsoWorld
 
 from stsenv.config import AwsConfig
 from stsenv.sso import logout as sso_logout
-from stsenv.sso import settings as sso_settings
 
 
-def test_logout_ends_the_session_and_removes_the_token_file_it_names(home, sso):
+def served(world, *profiles):
+    for profile in profiles:
+        result = world.stsenv("use", profile, "--format", "json")
+        assert result.returncode == 0, result.stderr
+
+
+def test_logout_of_an_sso_profile_removes_its_role_credentials_and_keeps_the_token(home, sso, sts):
+    world = SsoWorld(home, sso)
+    role_arn = sts.create_role("Deploy")
+    world.add_config(f"[profile deploy]\nrole_arn = {role_arn}\nsource_profile = dev\n")
+    token = world.write_token()
+    served(world, "dev", "deploy", "dev-admin")
+    assert sorted(entry["profile"] for entry in home.cache_entries().values()) == ["deploy", "dev", "dev-admin"]
+    result = world.stsenv("logout", "dev")
+    assert result.returncode == 0 and "removed 2 cached credentials for dev" in result.stderr
+    assert [entry["profile"] for entry in home.cache_entries().values()] == ["dev-admin"]
+    assert world.read_token() == token and sso.access_token_valid(token["accessToken"]) and sso.calls("Logout") == 0
+
+
+def test_logout_sso_ends_the_session_removes_its_token_and_every_profile_s_credentials(home, sso):
     world = SsoWorld(home, sso)
     token = world.write_token()
     registration = registration_file(home, sso.start_url, "us-east-1", ["sso:account:access"], "corp")
     registration.write_text(json.dumps({"clientId": token["clientId"], "clientSecret": token["clientSecret"], "expiresAt": token["registrationExpiresAt"]}))
-    result = sso_logout.logout(world.settings(), world.env)
-    assert result.path == str(world.token_path()) and result.removed and result.session_ended
+    served(world, "dev", "dev-admin")
+    result = world.stsenv("logout", "--sso", "dev")
+    assert result.returncode == 0, result.stderr
+    assert f"stsenv: ended the session and removed the IAM Identity Center token of sso-session corp: {world.token_path()}" in result.stderr
+    assert "removed 2 cached credentials for dev" in result.stderr and home.cache_entries() == {}
     assert not world.token_path().exists() and registration.exists()
     assert sso.calls("Logout") == 1 and not sso.access_token_valid(token["accessToken"])
-    again = sso_logout.logout(world.settings(), world.env)
-    assert not again.removed and not again.session_ended and sso.calls("Logout") == 1
+    again = world.stsenv("logout", "--sso", "dev")
+    assert again.returncode == 0 and f"no IAM Identity Center token of sso-session corp to remove ({world.token_path()})" in again.stderr
+    assert sso.calls("Logout") == 1
+    served_after = world.stsenv("serve", "dev")
+    assert served_after.returncode == 3 and "`stsenv login dev`" in served_after.stderr
+
+
+def test_logout_sso_of_a_profile_that_is_not_sso_is_refused(home, sso, world):
+    SsoWorld(home, sso).add_config(f"[profile prod2]\nrole_arn = {world.role_arn}\nsource_profile = base\n")
+    result = home.stsenv("logout", "--sso", "prod2")
+    assert result.returncode == 2 and result.stderr == "stsenv: profile 'prod2' is not an IAM Identity Center (SSO) profile (leave out --sso)\n"
+    both = home.stsenv("logout", "--sso", "--all")
+    assert both.returncode == 2 and both.stderr.count("\n") == 1
 
 
 def test_logout_does_not_wait_for_a_portal_that_fails(home, sso):
@@ -40,12 +74,7 @@ def test_an_expired_token_is_removed_without_asking_the_portal(home, sso):
 
 def test_the_profiles_of_a_session_are_those_that_share_its_token(home, sso):
     world = SsoWorld(home, sso)
-    home.write_config(
-        home.config.read_text()
-        + "\n[profile dev-admin]\nsso_session = corp\nstsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Admin\n"
-        + "\n[profile broken]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = Admin\n\n[profile plain]\nregion = eu-west-1\n"
-    )
+    world.add_config("[profile broken]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = Admin\n\n[profile plain]\nregion = eu-west-1\n")
     config = AwsConfig(world.env)
-    sessions = sso_settings.read_sessions(config.config_path)
-    assert sso_logout.profiles_of(config, sessions, world.settings("dev")) == ["dev", "dev-admin"]
-    assert sso_logout.profiles_of(config, sessions, world.settings("legacy")) == ["legacy"]
+    assert sso_logout.profiles_of(config, world.settings("dev")) == ["dev", "dev-cli", "dev-admin"]
+    assert sso_logout.profiles_of(config, world.settings("legacy")) == ["legacy"]

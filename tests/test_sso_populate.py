@@ -1,9 +1,10 @@
-"""`sso populate` (stsenv.sso.populate): every account and role of a session across pages, names from a
+"""`stsenv sso populate` (stsenv.sso.populate): every account and role of a session across pages, names from a
 template, the user's file kept line for line and their profiles never changed, and nothing the portal
-sends reaching the config file but a sanitised name or a checked id."""
+sends reaching the config file (or the terminal) but a sanitised name or a checked id. The module in this
+process, and the command as a process."""
 
 import pytest
-from test_sso_token import SsoWorld
+from test_sso_token import ACCOUNT, SsoWorld
 
 from stsenv import inifile
 from stsenv.config import AwsConfig, check_profile_name
@@ -13,7 +14,7 @@ from stsenv.sso import settings as sso_settings
 from stsenv.sso.errors import LoginNeeded
 
 ACCOUNTS = [f"1000000000{n:02d}" for n in range(1, 26)]  # and SsoWorld's 123456789012: 26, two pages of ListAccounts (20 a page)
-PROFILES = 31  # a Developer in each, an Admin in every fifth of ACCOUNTS
+PROFILES = 32  # a Developer in each, an Admin in every fifth of ACCOUNTS, and SsoWorld's Developer and Admin
 
 
 @pytest.fixture
@@ -28,8 +29,7 @@ def world(home, sso):
 
 
 def populate(world, **options):
-    config = AwsConfig(world.env)
-    return sso_populate.populate(config, sso_settings.read_sessions(config.config_path), "corp", **options)
+    return sso_populate.populate(AwsConfig(world.env), "corp", **options)
 
 
 def sections(home):
@@ -55,8 +55,7 @@ def test_profiles_are_added_after_the_user_s_text_and_botocore_serves_them(world
     assert after.startswith(before) and len(result.added) == PROFILES
     added = sections(home)["profile Account-07.Developer"]
     assert added == {"sso_session": "corp", "sso_account_id": "100000000007", "sso_role_name": "Developer", "region": "us-east-1"}
-    config = AwsConfig(world.env)
-    found = sso_settings.profile_settings(config, "Account-07.Developer", sso_settings.read_sessions(config.config_path))
+    found = sso_settings.profile_settings(AwsConfig(world.env), "Account-07.Developer")
     assert (found.account_id, found.role_name, found.session) == ("100000000007", "Developer", "corp")
     assert world.aws_identity("Account-07.Developer") == sso.assumed_role_arn("100000000007", "Developer")
 
@@ -126,6 +125,7 @@ HOSTILE_NAMES = [
 @pytest.mark.parametrize("served", [False, True])
 def test_hostile_portal_values_are_sanitised_or_refused(home, sso, served):
     world = SsoWorld(home, sso)
+    sso.unassign(ACCOUNT, "Admin")  # one role an account: the template names accounts
     for n, name in enumerate(HOSTILE_NAMES, 1):
         sso.assign(f"2000000000{n:02d}", "Developer", account_name=name)
     sso.assign("12345", "Developer", account_name="short id")
@@ -173,3 +173,57 @@ def test_a_file_with_windows_line_endings_keeps_them(world, home):
     populate(world)
     after = home.config.read_bytes().decode()
     assert after.startswith(text) and after.count("\n") == after.count("\r\n") > text.count("\n")
+
+
+# ---- the command -------------------------------------------------------------------------------------------------
+
+
+def test_the_command_dry_run_prints_the_profiles_and_writes_nothing(world, home):
+    before = home.config.read_bytes()
+    result = world.stsenv("sso", "populate", "corp", "--dry-run", "--region", "eu-west-1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "[profile Account-01.Developer]\nsso_session = corp\nsso_account_id = 100000000001\nsso_role_name = Developer\nregion = eu-west-1\n\n"
+    )
+    assert result.stdout.count("[profile ") == PROFILES and home.config.read_bytes() == before
+    lines = result.stderr.splitlines()
+    assert lines[0] == "stsenv: would add [profile Account-01.Developer]" and lines[-1] == f"stsenv: would add {PROFILES} profiles"
+
+
+def test_the_command_adds_served_profiles_that_the_aws_cli_runs_and_never_overwrites(world, sso, home):
+    home.write_config(home.config.read_text() + "\n[profile Account-01.Developer]\nregion = eu-west-1\n")
+    result = world.stsenv("sso", "populate", "corp", "--served", "--template", "{account_id}.{role_name}", "--region", "us-east-1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr.splitlines()[-1] == f"stsenv: added {PROFILES} profiles to {home.config}"
+    assert sections(home)["profile 100000000007.Developer"]["credential_process"] == "stsenv serve 100000000007.Developer"
+    assert world.aws_identity("100000000007.Developer") == sso.assumed_role_arn("100000000007", "Developer")  # through stsenv serve
+    text = home.config.read_text()
+    again = world.stsenv("sso", "populate", "corp", "--served", "--template", "{account_id}.{role_name}", "--region", "eu-west-1")
+    assert again.returncode == 0 and home.config.read_text() == text  # same names, other settings: left as they are
+    assert again.stderr.count("a profile of that name exists; it is left as it is") == PROFILES
+    assert sections(home)["profile Account-01.Developer"] == {"region": "eu-west-1"}
+
+
+def test_the_command_says_nothing_raw_of_hostile_portal_names(home, sso):
+    world = SsoWorld(home, sso)
+    for n, name in enumerate(HOSTILE_NAMES, 1):
+        sso.assign(f"2000000000{n:02d}", "Developer", account_name=name)
+    sso.assign("300000000001", "Dev\x1b[2J\nOps", account_name="Ops")
+    world.write_token()
+    result = world.stsenv("sso", "populate", "corp", "--template", "{account_name}")
+    assert result.returncode == 0, result.stderr
+    for line in result.stderr.splitlines():
+        assert line.startswith("stsenv: ") and line.isprintable(), line
+    assert "skipped 300000000001 Dev\\x1b[2J\\nOps: the portal sent a role name that is not a permission set's" in result.stderr
+    assert "skipped default: 'default' is a name stsenv keeps for itself" in result.stderr
+
+
+def test_the_command_without_a_token_is_exit_3_and_with_a_bad_template_exit_2(home, sso):
+    world = SsoWorld(home, sso)
+    result = world.stsenv("sso", "populate", "corp")
+    assert result.returncode == 3 and "`aws sso login --sso-session corp`" in result.stderr and result.stderr.count("\n") == 1
+    world.write_token()
+    bad = world.stsenv("sso", "populate", "corp", "--template", "{account_name!r}")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and sso.calls() == 0
+    missing = world.stsenv("sso", "populate", "nope")
+    assert missing.returncode == 2 and "no [sso-session nope] section" in missing.stderr

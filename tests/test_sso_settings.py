@@ -7,9 +7,10 @@ import sys
 import botocore.session
 import pytest
 
-from stsenv import inifile
+from stsenv import kinds
 from stsenv.config import AwsConfig, check_profile_name
 from stsenv.errors import ConfigError
+from stsenv.resolution import resolve
 from stsenv.source import Source
 from stsenv.sso import settings as sso_settings
 
@@ -20,7 +21,7 @@ SESSION = f"[sso-session corp]\nsso_start_url = {START}\nsso_region = eu-west-1\
 def settings_of(home, config_text, profile="dev", env=None):
     home.write_config(config_text)
     config = AwsConfig({**home.env, **(env or {})})
-    return sso_settings.profile_settings(config, profile, sso_settings.read_sessions(config.config_path))
+    return sso_settings.profile_settings(config, profile)
 
 
 def refusal(home, config_text, profile="dev", env=None):
@@ -58,9 +59,11 @@ def test_stsenv_prefixed_keys_win_in_profiles_and_sessions(home):
     assert sso_settings.is_sso_profile(AwsConfig(home.env), AwsConfig(home.env).profiles["dev"])
 
 
-def test_sessions_are_read_from_parsed_sections():
-    sections = inifile.parse("[profile a]\nx = 1\n[sso-session corp]\nsso_region = eu-west-1\n[sso-session]\n[services s]\n", "config")
-    assert sso_settings.sessions_in(sections) == {"corp": {"sso_region": "eu-west-1"}}
+def test_the_config_keeps_its_sso_sessions(tmp_path):
+    text = "[profile a]\nx = 1\n[sso-session corp]\nsso_region = eu-west-1\n[sso-session]\n[services s]\n"
+    config = AwsConfig({"AWS_CONFIG_FILE": str(tmp_path / "none")}, config_text=text)
+    assert config.sso_sessions == {"corp": {"sso_region": "eu-west-1"}} and config.stray_sections == ["sso-session"]
+    assert list(config.profiles) == ["a"] and list(config.services) == ["s"]
 
 
 @pytest.mark.parametrize(
@@ -98,7 +101,7 @@ def test_sessions_are_read_from_parsed_sections():
             f"[sso-session corp]\nsso_start_url = {START}\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access `id`\n",
             "is not a scope",
         ),
-        ("[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = D\nservices = gone\n\n" + SESSION, "no [services 'gone'] section"),
+        ("[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = D\nservices = gone\n\n" + SESSION, "no [services gone] section"),
         ("[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = D\nendpoint_url = ftp://x\n\n" + SESSION, "not an http(s) URL"),
     ],
 )
@@ -145,7 +148,7 @@ def test_endpoints_are_the_ones_botocore_uses(home, monkeypatch, extra, env, tmp
 
 def source_of(found):
     params, private = sso_settings.source_parts(found)
-    return Source("sso", found.profile, params, private=private)
+    return Source(kinds.SSO, found.profile, params, private=private)
 
 
 def test_source_parts_round_trip_and_the_cache_key_holds_what_decides_the_credentials(home):
@@ -168,14 +171,67 @@ def test_source_parts_round_trip_and_the_cache_key_holds_what_decides_the_creden
     assert "secret" not in key.lower() and check_profile_name(found.profile)
 
 
-def test_reading_a_profile_s_settings_imports_nothing_heavy(home):
-    """Resolution runs on the warm path: settings may load only itself."""
+def test_resolving_an_sso_profile_imports_nothing_heavy(home):
+    """Resolution runs on the warm path: an SSO profile adds the settings module to what it loads, nothing else."""
     home.write_config("[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = D\n\n" + SESSION)
     script = (
-        "import sys\nfrom stsenv.config import AwsConfig\nbefore = set(sys.modules)\nfrom stsenv.sso import settings\n"
-        "config = AwsConfig()\nsettings.profile_settings(config, 'dev', settings.sessions_in({'sso-session corp': dict(\n"
-        f"  sso_start_url={START!r}, sso_region='eu-west-1')}}))\nprint(sorted(set(sys.modules) - before))\n"
+        "import sys\nfrom stsenv.config import AwsConfig\nfrom stsenv.resolution import resolve\nbefore = set(sys.modules)\n"
+        "source = resolve(AwsConfig(), 'dev')\nprint(source.kind.name, sorted(set(sys.modules) - before))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=home.env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['stsenv.sso', 'stsenv.sso.settings']"
+    assert result.stdout.strip() == "sso ['stsenv.sso', 'stsenv.sso.settings']"
+
+
+# ---- the kind in the table: resolution, as botocore's chain orders it (in this process, no server) ------------
+
+DEV = "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Developer\n"
+ROLE_ARN = "arn:aws:iam::123456789012:role/Deploy"
+KEYS = "aws_access_key_id = AKIABASE000000000001\naws_secret_access_key = basesecret\n"
+
+
+def config_of(tmp_path, text, **environ):
+    (tmp_path / "config").write_text(text + "\n" + SESSION)
+    return AwsConfig({"AWS_CONFIG_FILE": str(tmp_path / "config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), **environ})
+
+
+def test_an_sso_profile_resolves_to_the_sso_kind_with_a_pinned_key(tmp_path):
+    source = resolve(config_of(tmp_path, DEV), "dev")
+    assert (source.kind, source.parent, source.private) == (kinds.SSO, None, {"oidc": "https://oidc.eu-west-1.amazonaws.com", "scopes": ("sso:account:access", "codecatalyst:read_write")})
+    assert source.cache_key() == (
+        "sso(account_id='123456789012',portal='https://portal.sso.eu-west-1.amazonaws.com',role_name='Developer',"
+        f"sso_region='eu-west-1',sso_session='corp',start_url='{START}')<-[]"
+    )
+
+
+def test_the_served_shape_is_sso_before_its_credential_process_and_a_session_alone_is_not(tmp_path):
+    """botocore's SSO provider acts on sso_account_id or sso_role_name; with sso_session alone it runs the process."""
+    text = "[profile dev]\ncredential_process = stsenv serve dev\nsso_session = corp\nstsenv_sso_account_id = 123456789012\nstsenv_sso_role_name = Developer\n"
+    assert resolve(config_of(tmp_path, text), "dev").kind is kinds.SSO
+    config = config_of(tmp_path, "[profile dev]\nsso_session = corp\ncredential_process = stsenv serve dev\n")
+    with pytest.raises(ConfigError, match="runs `stsenv serve dev` but names no role or keys"):
+        resolve(config, "dev")
+
+
+def test_sso_comes_before_keys_in_a_profile_and_in_a_source_profile_as_in_botocore(tmp_path):
+    config = config_of(tmp_path, DEV + KEYS + f"\n[profile deploy]\nrole_arn = {ROLE_ARN}\nsource_profile = dev\n")
+    assert resolve(config, "dev").kind is kinds.SSO
+    assert [node.kind for node in resolve(config, "deploy").chain()] == [kinds.ASSUME_ROLE, kinds.SSO]
+
+
+def test_a_role_and_sso_settings_in_one_profile_are_refused(tmp_path):
+    with pytest.raises(ConfigError) as refused:
+        resolve(config_of(tmp_path, DEV + f"role_arn = {ROLE_ARN}\nsource_profile = dev\n"), "dev")
+    assert str(refused.value) == "profile 'dev' has settings of more than one kind (role, SSO) (keep one kind per profile)"
+
+
+def test_a_role_on_sso_is_role_chaining_and_carries_its_own_mfa_code(tmp_path):
+    config = config_of(
+        tmp_path,
+        DEV + f"\n[profile deploy]\nrole_arn = {ROLE_ARN}\nsource_profile = dev\nmfa_serial = arn:aws:iam::123456789012:mfa/ann\n"
+        f"\n[profile long]\nrole_arn = {ROLE_ARN}\nsource_profile = dev\nduration_seconds = 3601\n",
+    )
+    deploy = resolve(config, "deploy")
+    assert deploy.params["mfa_serial"] == "arn:aws:iam::123456789012:mfa/ann" and deploy.parent.kind is kinds.SSO
+    with pytest.raises(ConfigError, match="its source 'dev' is itself a role, and AWS limits role chaining to 3600 seconds"):
+        resolve(config, "long")

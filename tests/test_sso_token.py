@@ -1,14 +1,13 @@
 """The session's token in the aws CLI's cache, renewed by stsenv once for all processes and read by botocore
 (and the other way round), role credentials from the portal through stsenv's provider, and every case
-where a person must sign in again (exit 3). Against tests/localsso.py, the aws CLI (v1: botocore's own SSO
-providers; v2: `aws sso login`) and real processes (tests/ssodriver.py)."""
+where a person must sign in again (exit 3). Against tests/localsso.py and the aws CLI (v1: botocore's own
+SSO providers; v2: `aws sso login`); stsenv itself in this process (the renewal and the provider, as the
+broker calls them) or as `stsenv` processes (tests/test_sso_serve.py)."""
 
-import hashlib
 import json
 import os
 import stat
 import subprocess
-import sys
 import time
 
 import pexpect
@@ -21,13 +20,12 @@ from stsenv.config import AwsConfig
 from stsenv.credentials import iso_utc
 from stsenv.errors import AwsError
 from stsenv.providers import sso as sso_provider
-from stsenv.source import Source
+from stsenv.resolution import resolve
 from stsenv.sso import renewal
 from stsenv.sso import settings as sso_settings
 from stsenv.sso.errors import LoginNeeded
 
 ACCOUNT = "123456789012"
-DRIVER = os.path.join(os.path.dirname(__file__), "ssodriver.py")
 
 
 @pytest.fixture(autouse=True)
@@ -35,30 +33,42 @@ def no_proxy(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
+SESSION_PROFILES = ("dev", "dev-cli", "dev-admin")
+
+
 class SsoWorld:
-    """A HOME with an sso-session profile `dev` and a legacy profile `legacy` of the local Identity Center."""
+    """A HOME with the local Identity Center's session `corp` and its profiles: `dev` served by stsenv to every
+    SDK (stsenv_sso_* keys and `credential_process = stsenv serve dev`), `dev-cli` as `aws configure sso` writes
+    it (botocore's own SSO provider serves it to the aws CLI), `dev-admin` another role of the session, and a
+    legacy profile `legacy` (start URL and region in the profile)."""
 
     def __init__(self, home, sso):
         self.home, self.sso = home, sso
         sso.assign(ACCOUNT, "Developer", account_name="Development")
+        sso.assign(ACCOUNT, "Admin")
         home.write_config(
-            f"[profile dev]\nsso_session = corp\nsso_account_id = {ACCOUNT}\nsso_role_name = Developer\nregion = us-east-1\n\n"
+            f"[profile dev]\nsso_session = corp\nstsenv_sso_account_id = {ACCOUNT}\nstsenv_sso_role_name = Developer\n"
+            "credential_process = stsenv serve dev\nregion = us-east-1\n\n"
+            f"[profile dev-cli]\nsso_session = corp\nsso_account_id = {ACCOUNT}\nsso_role_name = Developer\nregion = us-east-1\n\n"
+            f"[profile dev-admin]\nsso_session = corp\nsso_account_id = {ACCOUNT}\nsso_role_name = Admin\nregion = us-east-1\n\n"
             f"[profile legacy]\nsso_start_url = {sso.start_url}\nsso_region = us-east-1\nsso_account_id = {ACCOUNT}\nsso_role_name = Developer\n"
             "region = us-east-1\n\n"
             f"[sso-session corp]\nsso_start_url = {sso.start_url}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
         )
         self.env = {**home.env, **sso.endpoint_env(), "AWS_PAGER": ""}
 
+    def add_config(self, text):
+        self.home.write_config(self.home.config.read_text() + "\n" + text)
+
     def settings(self, profile="dev"):
-        config = AwsConfig(self.env)
-        return sso_settings.profile_settings(config, profile, sso_settings.read_sessions(config.config_path))
+        return sso_settings.profile_settings(AwsConfig(self.env), profile)
 
     def token_path(self, profile="dev"):
-        return token_cache_path(self.home.path, "corp" if profile == "dev" else self.sso.start_url)
+        return token_cache_path(self.home.path, "corp" if profile in SESSION_PROFILES else self.sso.start_url)
 
     def write_token(self, profile="dev", expires_in=None, **changes):
         """A signed-in user's token file, as the aws CLI writes it; `expires_in` seconds from now (the file's view)."""
-        token = self.sso.login(scopes=("sso:account:access",) if profile == "dev" else ())
+        token = self.sso.login(scopes=("sso:account:access",) if profile in SESSION_PROFILES else ())
         if expires_in is not None:
             token["expiresAt"] = iso_utc(time.time() + expires_in)
         token.update(changes)
@@ -71,21 +81,35 @@ class SsoWorld:
         return json.loads(self.token_path(profile).read_text())
 
     def source(self, profile="dev"):
-        params, private = sso_settings.source_parts(self.settings(profile))
-        return Source("sso", profile, params, private=private)
+        """The Source stsenv resolves for `profile` (the table of kinds' SSO row)."""
+        return resolve(AwsConfig(self.env), profile)
+
+    def options(self):
+        return Options(interactive=False, environ=self.env)
 
     def fetch(self, profile="dev"):
-        return sso_provider.fetch(self.source(profile), None, Broker(Options(interactive=False, environ=self.env)))
+        return sso_provider.fetch(self.source(profile), None, self.options())
 
-    def aws_identity(self, profile="dev"):
-        """`aws --profile P sts get-caller-identity` with the venv's aws CLI: botocore's own SSO providers."""
-        result = subprocess.run(["aws", "--profile", profile, "sts", "get-caller-identity"], capture_output=True, text=True, env=self.env, timeout=60)
+    def aws(self, *args, env=None):
+        """The venv's aws CLI (v1: botocore's own SSO providers, and credential_process)."""
+        return subprocess.run(["aws", *args], capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60)
+
+    def aws_identity(self, profile="dev-cli"):
+        """`aws --profile P sts get-caller-identity`: for dev-cli, botocore's own SSO provider; for dev, stsenv serve."""
+        result = self.aws("--profile", profile, "sts", "get-caller-identity")
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)["Arn"]
 
-    def driver(self, *args, env=None):
+    def stsenv(self, *args, env=None, timeout=60):
+        return subprocess.run(["stsenv", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, env={**self.env, **(env or {})}, timeout=timeout)
+
+    def stsenv_process(self, *args, env=None, gate=None):
+        """`stsenv ARGS` as a process of its own (no terminal); with `gate` (a path), it starts only once that file exists."""
+        command = ["stsenv", *args]
+        if gate is not None:
+            command = ["/bin/sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.005; done; exec "$@"', str(gate), *command]
         return subprocess.Popen(
-            [sys.executable, DRIVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
             env={**self.env, **(env or {})}, start_new_session=True,
         )  # fmt: skip
 
@@ -99,7 +123,7 @@ def world(home, sso):
 
 
 def caller_arn(sts, credentials):
-    return stsenv_sts.get_caller_identity(credentials, {"endpoint": sts.url, "region": "us-east-1"})["Arn"]
+    return stsenv_sts.get_caller_identity(credentials, stsenv_sts.Endpoint(sts.url, "us-east-1", 10))["Arn"]
 
 
 # ---- renewal -------------------------------------------------------------------------------------------------
@@ -133,7 +157,7 @@ def test_a_token_renewed_by_stsenv_is_what_botocore_then_uses(world, sso):
     world.write_token(expires_in=-60)
     sso.expire_access_tokens()
     renewal.access_token(world.settings(), world.env)
-    assert world.aws_identity("dev") == sso.assumed_role_arn(ACCOUNT, "Developer")
+    assert world.aws_identity("dev-cli") == sso.assumed_role_arn(ACCOUNT, "Developer")
     assert world.grants() == ["refresh_token"]  # botocore found the renewed token good: it renewed nothing itself
 
 
@@ -151,22 +175,22 @@ def test_a_renewal_that_fails_for_a_passing_reason_keeps_the_token_while_it_work
     assert "still using the current token of sso-session corp" in capfd.readouterr().err
 
 
-def test_a_token_from_aws_sso_login_with_the_device_code_is_read_by_stsenv(world, sso, sts, aws_v2):
-    child = pexpect.spawn(aws_v2, ["sso", "login", "--no-browser", "--use-device-code", "--profile", "dev"], env=world.env, encoding="utf-8", timeout=60)
+def test_a_token_from_aws_sso_login_with_the_device_code_is_read_by_stsenv(world, sso, aws_v2):
+    child = pexpect.spawn(aws_v2, ["sso", "login", "--no-browser", "--use-device-code", "--profile", "dev-cli"], env=world.env, encoding="utf-8", timeout=60)
     child.expect(r"\b([B-Z]{4}-[B-Z]{4})\b")
     sso.approve(child.match.group(1))
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before
     before = sso.calls("CreateToken")
+    assert world.aws_identity("dev") == sso.assumed_role_arn(ACCOUNT, "Developer")  # the aws CLI runs stsenv serve dev
     credentials = world.fetch("dev")
-    assert caller_arn(sts, credentials) == sso.assumed_role_arn(ACCOUNT, "Developer")
     assert credentials.identity == "Developer@123456789012" and credentials.account == ACCOUNT
-    assert sso.calls("CreateToken") == before and sso.calls("GetRoleCredentials") == 1
+    assert sso.calls("CreateToken") == before and sso.calls("GetRoleCredentials") == 2
 
 
 def test_a_token_from_aws_sso_login_with_pkce_is_renewed_by_stsenv_and_botocore_uses_the_renewal(world, sso, aws_v2):
-    child = pexpect.spawn(aws_v2, ["sso", "login", "--no-browser", "--profile", "dev"], env=world.env, encoding="utf-8", timeout=60)
+    child = pexpect.spawn(aws_v2, ["sso", "login", "--no-browser", "--profile", "dev-cli"], env=world.env, encoding="utf-8", timeout=60)
     child.expect(r"(http://127\.0\.0\.1:\d+/authorize\?\S+)")
     sso.complete_authorization(child.match.group(1))
     child.expect(pexpect.EOF)
@@ -177,7 +201,7 @@ def test_a_token_from_aws_sso_login_with_pkce_is_renewed_by_stsenv_and_botocore_
     path = world.token_path()
     path.write_text(json.dumps({**written, "expiresAt": iso_utc(time.time() - 1)}))
     assert renewal.access_token(world.settings(), world.env) == world.read_token()["accessToken"] != written["accessToken"]
-    assert world.aws_identity("dev") == sso.assumed_role_arn(ACCOUNT, "Developer")
+    assert world.aws_identity("dev-cli") == sso.assumed_role_arn(ACCOUNT, "Developer")
     assert world.grants() == ["authorization_code", "refresh_token"]
 
 
@@ -232,11 +256,8 @@ def test_role_credentials_are_checked_and_named_role_at_account(world, sso, sts)
 def test_an_odd_portal_answer_is_one_line_and_nothing_is_cached(world, sso, body, expected):
     world.write_token()
     sso.inject_reply("GetRoleCredentials", body)
-    broker = Broker(Options(interactive=False, environ=world.env))
+    broker = Broker(world.options())
     broker_source = world.source()
-    from stsenv import providers
-
-    providers.MODULES.setdefault("sso", "sso")  # the lead's row in the table of kinds
     with pytest.raises(AwsError) as caught:
         broker.credentials(broker_source)
     assert expected in str(caught.value) and "\n" not in str(caught.value) and caught.value.exit_code == 1
@@ -317,80 +338,11 @@ def test_a_token_file_that_is_not_a_token_is_a_login_naming_the_file(world, sso,
     assert sso.calls() == 0
 
 
-def test_a_process_that_needs_a_login_says_so_in_one_line_and_opens_no_browser(world, sso, tmp_path):
-    opened = tmp_path / "opened"
-    browser = tmp_path / "browser"
-    browser.write_text(f"#!/bin/sh\necho \"$@\" >> {opened}\n")
-    browser.chmod(0o755)
-    process = world.driver("serve", "dev", env={"DISPLAY": ":0", "BROWSER": str(browser)})
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 3 and stdout == ""
-    assert stderr.count("\n") == 1 and stderr.startswith("stsenv: profile 'dev': not signed in") and "`stsenv login dev`" in stderr
-    assert not opened.exists() and sso.calls() == 0
-
-
-# ---- single flight across processes --------------------------------------------------------------------------
-
-
-def release(world, tmp_path, *args, count=8):
-    go = tmp_path / "go"
-    processes = [world.driver(*args, env={"SSODRIVER_GO": str(go)}) for _ in range(count)]
-    time.sleep(0.5)  # all started and waiting
-    go.touch()
-    results = [process.communicate(timeout=120) for process in processes]
-    for process, (_, stderr) in zip(processes, results):
-        assert process.returncode == 0, stderr
-    return [stdout for stdout, _ in results]
-
-
-def test_eight_processes_with_an_expired_token_make_one_create_token(world, sso, tmp_path):
-    world.write_token(expires_in=-60)
-    sso.expire_access_tokens()
-    sso.inject_fault("CreateToken", "slow:1")  # the first one renews for a second: the others come meanwhile
-    outputs = release(world, tmp_path, "token", "dev")
-    assert world.grants() == ["refresh_token"]
-    final = world.read_token()["accessToken"]
-    assert set(outputs) == {hashlib.sha256(final.encode()).hexdigest() + "\n"} and sso.access_token_valid(final)
-
-
-def test_eight_cold_serves_of_one_role_make_one_create_token_and_one_get_role_credentials(world, sso, tmp_path, home):
-    world.write_token(expires_in=-60)
-    sso.expire_access_tokens()
-    outputs = release(world, tmp_path, "serve", "dev")
-    assert world.grants() == ["refresh_token"] and sso.calls("GetRoleCredentials") == 1
-    assert len(set(outputs)) == 1 and json.loads(outputs[0])["AccessKeyId"].startswith("ASIA")
-    (entry,) = home.cache_entries().values()
-    assert entry["kind"] == "sso" and entry["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Developer" and entry["Account"] == ACCOUNT
-    assert release(world, tmp_path, "serve", "dev", count=2) == outputs[:2] and sso.calls("GetRoleCredentials") == 1  # warm
-
-
-def test_eight_serves_that_need_a_login_try_one_renewal_and_all_say_so(world, sso, tmp_path):
-    written = world.write_token(expires_in=-60)
-    sso.revoke_refresh_token(written["refreshToken"])
-    sso.inject_fault("CreateToken", "slow:1")
-    go = tmp_path / "go"
-    processes = [world.driver("serve", "dev", env={"SSODRIVER_GO": str(go)}) for _ in range(8)]
-    time.sleep(0.5)
-    go.touch()
-    results = [process.communicate(timeout=120) for process in processes]
-    assert [process.returncode for process in processes] == [3] * 8
-    last_lines = {stderr.splitlines()[-1] for _, stderr in results}  # waiters may first say whom they wait for
-    assert last_lines == {
-        "stsenv: profile 'dev': IAM Identity Center would not renew the token of sso-session corp (CreateToken refused: "
-        "InvalidGrantException: Invalid refresh token provided) (run `stsenv login dev`, or `aws sso login --sso-session corp`)"
-    }
-    assert world.grants() == ["refresh_token"]
-
-
 def test_cached_role_credentials_with_time_left_are_kept_when_a_login_is_needed(world, sso, capfd):
-    from stsenv import providers
-
-    providers.MODULES.setdefault("sso", "sso")  # the lead's row in the table of kinds
     sso.configure(role_credential_duration=1000)  # inside the 20 minutes stsenv wants left: the next serve refreshes
     world.write_token()
-    broker = Broker(Options(interactive=False, environ=world.env))
-    first = broker.credentials(world.source())
+    first = Broker(world.options()).credentials(world.source())
     sso.end_sessions()
-    kept = Broker(Options(interactive=False, environ=world.env)).credentials(world.source())
+    kept = Broker(world.options()).credentials(world.source())
     assert kept.access_key_id == first.access_key_id and sso.calls("GetRoleCredentials") == 2
     assert "still using the cached credentials for dev" in capfd.readouterr().err

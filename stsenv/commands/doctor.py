@@ -144,7 +144,7 @@ def _check_profiles(config, findings):
             source = resolve(config, name)
         except StsenvError as error:
             if without_credentials(config, name):
-                continue  # settings only (a [default] with a region), or SSO: nothing stsenv should resolve
+                continue  # settings only (a [default] with a region): nothing stsenv should resolve
             broken += 1
             findings.append((FAIL, _of_profile(name, error.message), error.hint or f"edit [profile {name}] in {config.config_path}"))
             continue
@@ -193,7 +193,8 @@ def _check_credential_processes(config, environ, findings):
 def _clash_fix(keys):
     renamed = [f"{key} to {configuration.PREFIX}{key}" for key in keys if key in configuration.SETTING_KEYS]
     others = [key for key in keys if key not in configuration.SETTING_KEYS]
-    fixes = ([f"rename {', '.join(renamed)} (and source_profile to {configuration.PREFIX}source_profile)"] if renamed else [])
+    source = f" (and source_profile to {configuration.PREFIX}source_profile)" if "role_arn" in keys else ""
+    fixes = [f"rename {', '.join(renamed)}{source}"] if renamed else []
     fixes += [f"remove {', '.join(others)}, or serve another profile"] if others else []
     return "; ".join(fixes)
 

@@ -1,5 +1,7 @@
-"""`stsenv login PROFILE`: ask for the MFA code now and cache the MFA session every role of its keys uses."""
+"""`stsenv login PROFILE`: ask for the MFA code now and cache the MFA session every role of its keys uses; for
+a profile of IAM Identity Center (SSO), sign in to its session (one sign-in for all its profiles)."""
 
+import os
 import sys
 
 from stsenv import kinds
@@ -11,10 +13,11 @@ from stsenv.resolution import resolve
 
 
 def register(commands):
-    parser = commands.add_parser("login", help="ask for the MFA code now and cache the MFA session")
+    parser = commands.add_parser("login", help="ask for the MFA code now and cache the MFA session, or sign in to IAM Identity Center")
     parser.add_argument("profile")
     parser.add_argument("--token-code", help="the MFA code, - to read it from stdin (otherwise mfa_process, TOTP, or the terminal)")
-    parser.add_argument("--force", action="store_true", help="open a new session even if one is cached")
+    parser.add_argument("--force", action="store_true", help="open a new session (or sign in again) even if one is cached")
+    parser.add_argument("--no-browser", action="store_true", help="SSO: only print the URL and code to open, never open a browser")
     parser.set_defaults(func=run)
 
 
@@ -22,11 +25,24 @@ def mfa_session_of(source):
     return next((node for node in source.chain() if node.kind is kinds.MFA_SESSION), None)
 
 
+def sso_of(source):
+    """The IAM Identity Center node of a profile's chain (the profile itself, or the source of its role), or None."""
+    return next((node for node in source.chain() if node.kind is kinds.SSO), None)
+
+
 def run(args):
     source = resolve(AwsConfig(), args.profile)
+    sso = sso_of(source)
+    if sso is not None:
+        if args.token_code:
+            raise ConfigError(f"profile {args.profile!r} signs in to IAM Identity Center, which asks for no MFA code here", "leave out --token-code")
+        return sign_in(sso, no_browser=args.no_browser, force=args.force)
     session = mfa_session_of(source)
     if session is None:
-        raise ConfigError(f"profile {args.profile!r} needs no MFA session", "login is for profiles with mfa_serial on long-lived keys")
+        raise ConfigError(
+            f"profile {args.profile!r} needs no MFA session",
+            "login is for profiles with mfa_serial on long-lived keys, and for IAM Identity Center (SSO) profiles",
+        )
     broker = Broker(Options(interactive=True, token_code=args.token_code))
     cached = broker.cache.read(session)
     if cached is not None and cached.remaining() > FRESH_FOR and not args.force:
@@ -34,4 +50,16 @@ def run(args):
         return 0
     fresh = broker.refresh(session, float("inf") if args.force else FRESH_FOR, fall_back=False)
     print(f"stsenv: MFA session for {session.profile} opened, valid until {fresh.expiry_iso}", file=sys.stderr)
+    return 0
+
+
+def sign_in(node, no_browser, force):
+    """The device authorization flow for the session of SSO Source `node`, unless its token is good (stsenv.sso.device_login)."""
+    from stsenv.sso import device_login
+    from stsenv.sso.settings import from_source
+
+    settings = from_source(node)
+    result = device_login.login(settings, os.environ, no_browser=no_browser, force=force)
+    done = "signed in to" if result.signed_in else "already signed in to"
+    print(f"stsenv: {done} IAM Identity Center ({settings.described}) until {result.expiration}", file=sys.stderr)
     return 0

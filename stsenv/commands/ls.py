@@ -10,15 +10,13 @@ from stsenv.config import AwsConfig, served_profile
 from stsenv.errors import StsenvError
 from stsenv.resolution import resolve
 
-SSO_KEYS = ("sso_session", "sso_start_url")
-
 
 def without_credentials(config, name):
-    """What a profile that names no credentials is ("settings only", or SSO, which stsenv does not serve), else None."""
+    """`settings only` for a profile that names no credentials (a [default] with a region), else None."""
     section = config.profiles[name]
     if any(config.value(section, key) for key in kinds.CREDENTIAL_SETTINGS):
         return None
-    return "SSO (not served by stsenv)" if any(section.get(key) for key in SSO_KEYS) else "settings only"
+    return "settings only"
 
 
 def register(commands):

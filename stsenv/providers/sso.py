@@ -8,20 +8,21 @@ from stsenv.sso.errors import LoginNeeded, login_hint
 from stsenv.sso.settings import from_source
 
 
-def fetch(source, signer, broker):
+def fetch(source, signer, options):
     settings = from_source(source)
-    environ = broker.options.environ
-    token = renewal.access_token(settings, environ)
+    environ = options.environ
+    timeouts = options.lock_timeouts()  # a prompt's renewal waits for no one signing in
+    token = renewal.access_token(settings, environ, timeouts=timeouts, tell=options.tell)
     try:
-        return portal.role_credentials(settings, token)
+        return portal.role_credentials(settings, environ, token)
     except AwsError as error:
         if error.code != portal.UNAUTHORIZED:
             raise
     # The portal refused a token with time left (signed out elsewhere, the session ended or was revoked):
     # renewed once if it can be, else a person must sign in.
-    token = renewal.access_token(settings, environ, rejected=token)
+    token = renewal.access_token(settings, environ, rejected=token, timeouts=timeouts, tell=options.tell)
     try:
-        return portal.role_credentials(settings, token)
+        return portal.role_credentials(settings, environ, token)
     except AwsError as error:
         if error.code == portal.UNAUTHORIZED:
             raise LoginNeeded(

@@ -10,8 +10,8 @@ with no_browser, never on Linux without DISPLAY or WAYLAND_DISPLAY, and only for
 the loopback).
 
 One sign-in serves every profile of a session. It holds the session's lock (renewal.session_lock) and marks
-it as waiting for a person (stsenv.lock.tell_waiters), so that a second `stsenv login` of the session, or a
-renewal, waits for it and then uses its token instead of starting a flow of its own.
+it as waiting for a person to sign in (stsenv.lock.tell_waiters), so that a second `stsenv login` of the
+session, or a renewal, waits for it and then uses its token instead of starting a flow of its own.
 """
 
 import os
@@ -29,6 +29,8 @@ SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5
 # What a session without sso_registration_scopes registers for (the aws CLI's own default in its
 # authorization-code flow), so that its token comes with a refresh token. A legacy profile registers without.
 DEFAULT_SCOPES = ("sso:account:access",)
+# What the holder file tells waiters while the person signs in (stsenv.lock.describe).
+SIGNING_IN = "waiting for a person to sign in"
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -57,19 +59,22 @@ def login(settings, environ=None, no_browser=False, force=False):
         valid = _valid_token(path)
         if valid is not None:
             return LoginResult(path, valid.expires, False)
+    from stsenv.broker import wait_for
+    from stsenv.lock import tell_waiters
+    from stsenv.settings import lock_timeouts
+
     purpose = f"signing in to IAM Identity Center ({settings.described})"
-    answered = None if force else renewal.written_meanwhile(path)
-    with renewal.session_lock(settings, environ, purpose, answered) as lock:
-        if lock.answer is not None:
-            return LoginResult(path, lock.answer.expires, False)
+    answered = (lambda: None) if force else renewal.written_meanwhile(path)
+    with renewal.session_lock(settings, environ, purpose) as lock:
+        answer = wait_for(lock, lock_timeouts(environ), answered, terminal.tell)
+        if answer is not None:
+            return LoginResult(path, answer.expires, False)
         if not force:
             valid = _valid_token(path)
             if valid is not None:
                 return LoginResult(path, valid.expires, False)
         registration, device = _authorize(settings, environ)
-        from stsenv.lock import tell_waiters
-
-        tell_waiters(asking_for_mfa=True)  # waiters now wait as long as for a person typing an MFA code
+        tell_waiters(asking_for_mfa=True, waiting_for=SIGNING_IN)  # waiters now wait as long as for a person typing an MFA code
         try:
             answer = _poll(settings, registration, device, environ, no_browser)
         finally:
@@ -94,16 +99,16 @@ def _authorize(settings, environ):
     cached = token_cache.read_registration(path)
     if cached is not None and cached.usable_for_device_flow():
         try:
-            return cached, oidc.start_device_authorization(settings, cached)
+            return cached, oidc.start_device_authorization(settings, environ, cached)
         except AwsError as error:
             if error.code != "InvalidClientException":
                 raise
             terminal.debug("the cached client registration was refused; registering again")
     scopes = (settings.scopes or DEFAULT_SCOPES) if settings.session else None
     name = f"stsenv-{settings.session}" if settings.session else f"stsenv-{int(time.time())}"
-    registration = oidc.register_client(settings, name, scopes)
+    registration = oidc.register_client(settings, environ, name, scopes)
     token_cache.write(path, token_cache.registration_data(registration, scopes))
-    return registration, oidc.start_device_authorization(settings, registration)
+    return registration, oidc.start_device_authorization(settings, environ, registration)
 
 
 def _poll(settings, registration, device, environ, no_browser):
@@ -114,7 +119,7 @@ def _poll(settings, registration, device, environ, no_browser):
     shown = False
     while True:
         try:
-            return oidc.device_token(settings, registration, device["deviceCode"])
+            return oidc.device_token(settings, environ, registration, device["deviceCode"])
         except AwsError as error:
             if error.code == "SlowDownException":
                 interval += SLOW_DOWN_STEP

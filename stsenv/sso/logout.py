@@ -29,11 +29,11 @@ def logout(settings, environ, end_session=True):
     path = token_cache.token_path(settings, environ)
     ended = False
     if end_session:
-        ended = _end_portal_session(settings, path)
+        ended = _end_portal_session(settings, environ, path)
     return LogoutResult(path, token_cache.remove(path), ended)
 
 
-def _end_portal_session(settings, path):
+def _end_portal_session(settings, environ, path):
     try:
         token = token_cache.read_token(path)
     except token_cache.TokenFileProblem:
@@ -43,21 +43,21 @@ def _end_portal_session(settings, path):
     from stsenv.sso import portal
 
     try:
-        portal.logout(settings, token.access_token)
+        portal.logout(settings, environ, token.access_token)
     except AwsError as error:
         terminal.debug(f"the portal did not end the session: {error}")
         return False
     return True
 
 
-def profiles_of(config, sessions, settings):
+def profiles_of(config, settings):
     """The names of the SSO profiles of `config` whose token is `settings`' (same session, or same legacy start URL)."""
     names = []
     for name, section in config.profiles.items():
         if not is_sso_profile(config, section):
             continue
         try:
-            other = profile_settings(config, name, sessions)
+            other = profile_settings(config, name)
         except StsenvError:
             continue
         if other.token_name == settings.token_name:

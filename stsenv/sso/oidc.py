@@ -21,20 +21,20 @@ INTERVAL_MAX = 60
 HINT = "IAM Identity Center never answers so: check AWS_ENDPOINT_URL_SSO_OIDC (or the [services] sso_oidc endpoint_url) and any proxy in between"
 
 
-def register_client(settings, name, scopes):
+def register_client(settings, environ, name, scopes):
     """A new public client registration (device code and refresh grants), for `scopes` (None: unscoped)."""
-    answer = clients.call("sso-oidc", settings.oidc, settings.region, "register_client", clientName=name, clientType="public", scopes=list(scopes) if scopes else None)
+    answer = clients.call(clients.OIDC, settings, environ, "register_client", clientName=name, clientType="public", scopes=list(scopes) if scopes else None)
     refuse = _refuser("RegisterClient")
     expires = _whole(answer, "clientSecretExpiresAt", 1, 1 << 40, refuse)
     return Registration(_text(answer, "clientId", refuse), _secret(answer, "clientSecret", refuse), expires)
 
 
-def start_device_authorization(settings, registration):
+def start_device_authorization(settings, environ, registration):
     """{deviceCode, userCode, verificationUri, verificationUriComplete, expiresIn, interval}, checked."""
     answer = clients.call(
-        "sso-oidc",
-        settings.oidc,
-        settings.region,
+        clients.OIDC,
+        settings,
+        environ,
         "start_device_authorization",
         clientId=registration.client_id,
         clientSecret=registration.client_secret,
@@ -52,18 +52,18 @@ def start_device_authorization(settings, registration):
     }
 
 
-def device_token(settings, registration, device_code):
+def device_token(settings, environ, registration, device_code):
     """CreateToken with the device code grant: {accessToken, expiresIn, refreshToken (or None)}."""
-    return _create_token(settings, registration.client_id, registration.client_secret, grantType=DEVICE_GRANT, deviceCode=device_code)
+    return _create_token(settings, environ, registration.client_id, registration.client_secret, grantType=DEVICE_GRANT, deviceCode=device_code)
 
 
-def refresh_token(settings, client_id, client_secret, refresh):
+def refresh_token(settings, environ, client_id, client_secret, refresh):
     """CreateToken with the refresh token grant: {accessToken, expiresIn, refreshToken (or None)}."""
-    return _create_token(settings, client_id, client_secret, grantType=REFRESH_GRANT, refreshToken=refresh)
+    return _create_token(settings, environ, client_id, client_secret, grantType=REFRESH_GRANT, refreshToken=refresh)
 
 
-def _create_token(settings, client_id, client_secret, **grant):
-    answer = clients.call("sso-oidc", settings.oidc, settings.region, "create_token", clientId=client_id, clientSecret=client_secret, **grant)
+def _create_token(settings, environ, client_id, client_secret, **grant):
+    answer = clients.call(clients.OIDC, settings, environ, "create_token", clientId=client_id, clientSecret=client_secret, **grant)
     refuse = _refuser("CreateToken")
     return {
         "accessToken": _secret(answer, "accessToken", refuse),

@@ -30,7 +30,7 @@ both with `region = REGION` when a region is given.
 from stsenv import configedit, inifile
 from stsenv.config import ADHOC_PREFIX, PROFILE_NAME_CHARS, PROFILE_NAME_MAX, check_profile_name
 from stsenv.errors import AwsError, ConfigError
-from stsenv.sso import portal, settings as sso_settings
+from stsenv.sso import settings as sso_settings
 
 DEFAULT_TEMPLATE = "{account_name}.{role_name}"
 FIELDS = ("account_name", "account_id", "role_name", "email", "session")
@@ -73,32 +73,34 @@ class Result:
         self.text = text
 
 
-def populate(config, sessions, session, template=DEFAULT_TEMPLATE, dry_run=False, served=False, region=None, environ=None):
+def populate(config, session, template=DEFAULT_TEMPLATE, dry_run=False, served=False, region=None):
     """`stsenv sso populate SESSION`: plan() with the session's token (renewed if due), then apply()."""
     from stsenv.sso import renewal
 
     check_template(template)
     if region is not None:
         sso_settings.check_region(region, "region")
-    settings = sso_settings.session_settings(config, session, sessions)
-    token = renewal.access_token(settings, config.environ if environ is None else environ)
-    planned, skipped = plan(settings, token, template, served, region)
+    settings = sso_settings.session_settings(config, session)
+    token = renewal.access_token(settings, config.environ)
+    planned, skipped = plan(settings, config.environ, token, template, served, region)
     return apply(config, planned, skipped, dry_run)
 
 
-def plan(settings, access_token, template=DEFAULT_TEMPLATE, served=False, region=None):
+def plan(settings, environ, access_token, template=DEFAULT_TEMPLATE, served=False, region=None):
     """([Planned], [Skipped]) for every account and role of the portal, accounts by id, roles by name."""
+    from stsenv.sso import portal
+
     check_template(template)
     if region is not None:
         sso_settings.check_region(region, "region")
     planned, skipped, taken = [], [], set()
-    for account in sorted(portal.accounts(settings, access_token), key=lambda item: str(item.get("accountId"))):
+    for account in sorted(portal.accounts(settings, environ, access_token), key=lambda item: str(item.get("accountId"))):
         account_id = account.get("accountId")
         if not _valid(sso_settings.check_account_id, account_id):
             skipped.append(Skipped(None, account_id, None, "the portal sent an account id that is not 12 digits"))
             continue
         try:
-            roles = portal.account_roles(settings, access_token, account_id)
+            roles = portal.account_roles(settings, environ, access_token, account_id)
         except AwsError as error:
             if error.code != "ForbiddenException":
                 raise

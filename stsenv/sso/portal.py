@@ -21,10 +21,10 @@ PAGE_LIMIT = 1000  # pages of one listing: a portal that keeps sending a nextTok
 UNAUTHORIZED = "UnauthorizedException"
 
 
-def role_credentials(settings, access_token):
+def role_credentials(settings, environ, access_token):
     """Credentials of `settings`' role in its account."""
     answer = clients.call(
-        "sso", settings.portal, settings.region, "get_role_credentials", roleName=settings.role_name, accountId=settings.account_id, accessToken=access_token
+        clients.PORTAL, settings, environ, "get_role_credentials", roleName=settings.role_name, accountId=settings.account_id, accessToken=access_token
     )
     fields = answer.get("roleCredentials")
     if not isinstance(fields, dict):
@@ -48,27 +48,27 @@ def _from_milliseconds(value):
         raise AwsError("GetRoleCredentials: the answer's expiration is not a date a clock can hold", HINT) from None
 
 
-def accounts(settings, access_token):
+def accounts(settings, environ, access_token):
     """Every account the user has a role in: the portal's {accountId, accountName, emailAddress} as sent (unchecked: the caller checks)."""
-    return _every_page(settings, "list_accounts", "accountList", accessToken=access_token)
+    return _every_page(settings, environ, "list_accounts", "accountList", accessToken=access_token)
 
 
-def account_roles(settings, access_token, account_id):
+def account_roles(settings, environ, access_token, account_id):
     """Every role the user has in `account_id`: the portal's {roleName, accountId} as sent (unchecked)."""
-    return _every_page(settings, "list_account_roles", "roleList", accessToken=access_token, accountId=account_id)
+    return _every_page(settings, environ, "list_account_roles", "roleList", accessToken=access_token, accountId=account_id)
 
 
-def logout(settings, access_token):
+def logout(settings, environ, access_token):
     """End the portal session of the token (all its tokens stop working)."""
-    clients.call("sso", settings.portal, settings.region, "logout", accessToken=access_token)
+    clients.call(clients.PORTAL, settings, environ, "logout", accessToken=access_token)
 
 
-def _every_page(settings, operation, listing, **parameters):
+def _every_page(settings, environ, operation, listing, **parameters):
     found = []
     seen = set()
     next_token = None
     for _ in range(PAGE_LIMIT):
-        answer = clients.call("sso", settings.portal, settings.region, operation, nextToken=next_token, **parameters)
+        answer = clients.call(clients.PORTAL, settings, environ, operation, nextToken=next_token, **parameters)
         page = answer.get(listing) or []
         if not isinstance(page, list):
             raise AwsError(f"{action_of(operation)}: the answer's {listing} is not a list", HINT)

@@ -7,9 +7,10 @@ token too. Renewal is single-flight across processes: under a lock in stsenv's c
 the same lock `stsenv login` holds for the session), the file is read again, and waiters leave as soon as
 another process has written a fresh token; 8 processes with an expired token make 1 CreateToken.
 
-Nothing here asks a person or waits for one: without a usable token the answer is LoginNeeded (exit 3).
-A renewal that fails for a passing reason (network, throttling) falls back to the current token while it
-still has a minute left, as botocore does.
+Nothing here asks a person: without a usable token the answer is LoginNeeded (exit 3). The lock's waiting
+loop (broker.wait_for) waits behind a `stsenv login` that waits for a person to sign in, as behind one typing
+an MFA code, unless the timeouts say not to (the prompt's renewal). A renewal that fails for a passing reason
+(network, throttling) falls back to the current token while it still has a minute left, as botocore does.
 """
 
 import os
@@ -37,24 +38,31 @@ REFUSALS_NEEDING_LOGIN = frozenset(
 )
 
 
-def access_token(settings, environ, rejected=None):
+def access_token(settings, environ, rejected=None, timeouts=None, tell=None):
     """An access token of `settings`' session with more than a minute left, renewed when within 15 minutes
-    of its expiry. `rejected` is a token the portal has just refused: it is renewed whatever its expiry says."""
+    of its expiry. `rejected` is a token the portal has just refused: it is renewed whatever its expiry says.
+    `timeouts` are the lock's waits (broker.wait_for; default: stsenv.settings.lock_timeouts of `environ`);
+    `tell` takes what is said on the way (default: the terminal), as broker.Options.tell."""
+    from stsenv.broker import wait_for
+    from stsenv.settings import lock_timeouts
+
     path = token_cache.token_path(settings, environ)
     token = _read(settings, path)
     usable = _usable_as_is(settings, token, rejected)
     if usable is not None:
         return usable
+    tell = tell or terminal.tell
     purpose = f"renewing the IAM Identity Center token of {settings.described}"
-    with session_lock(settings, environ, purpose, written_meanwhile(path, rejected)) as lock:
-        if lock.answer is not None:
+    with session_lock(settings, environ, purpose) as lock:
+        answer = wait_for(lock, timeouts or lock_timeouts(environ), written_meanwhile(path, rejected), tell)
+        if answer is not None:
             terminal.debug(f"the token of {settings.described} was renewed by another process while we waited")
-            return lock.answer.access_token
+            return answer.access_token
         token = _read(settings, path)
         usable = _usable_as_is(settings, token, rejected)
         if usable is not None:
             return usable
-        return _renew(settings, path, token, rejected)
+        return _renew(settings, environ, path, token, rejected, tell)
 
 
 def _usable_as_is(settings, token, rejected):
@@ -76,16 +84,16 @@ def _usable_as_is(settings, token, rejected):
     )
 
 
-def _renew(settings, path, token, rejected):
+def _renew(settings, environ, path, token, rejected, tell):
     from stsenv.sso import oidc
 
     now = time.time()
     terminal.debug(f"renewing the IAM Identity Center token of {settings.described} ({int(token.remaining(now))}s left)")
     try:
-        answer = oidc.refresh_token(settings, token.client_id, token.client_secret, token.refresh_token)
+        answer = oidc.refresh_token(settings, environ, token.client_id, token.client_secret, token.refresh_token)
     except AwsError as error:
         if _still_works(token, rejected, now):
-            terminal.tell(f"stsenv: {error}; still using the current token of {settings.described}")
+            tell(f"stsenv: {error}; still using the current token of {settings.described}")
             return token.access_token
         if error.code in REFUSALS_NEEDING_LOGIN:
             raise LoginNeeded(f"{_who(settings)}: IAM Identity Center would not renew the token of {settings.described} ({error.message})", login_hint(settings)) from None
@@ -111,11 +119,13 @@ def _read(settings, path):
 def written_meanwhile(path, rejected=None):
     """For the lock's waiting loop: the Token another process has written to `path` since, once it needs no
     renewal (and is not `rejected`). A stat per poll; the file is read only when it has changed."""
+    from stsenv.broker import file_version
+
     seen = None
 
     def check():
         nonlocal seen
-        version = _file_version(path)
+        version = file_version(path)
         if version is None or version == seen:
             return None
         seen = version
@@ -130,25 +140,17 @@ def written_meanwhile(path, rejected=None):
     return check
 
 
-def session_lock(settings, environ, purpose, answered=None):
-    """The lock of `settings`' session in stsenv's cache directory: held to renew its token, and by
-    `stsenv login` for the whole sign-in (marked as waiting for a person, so waiters wait that long)."""
-    from stsenv.broker import lock_timeouts
+def session_lock(settings, environ, purpose):
+    """The lock of `settings`' session in stsenv's cache directory (stsenv.lock, not yet taken: wait for it
+    with broker.wait_for): held to renew its token, and by `stsenv login` for the whole sign-in (marked as
+    waiting for a person, so waiters wait that long)."""
     from stsenv.cache import CredentialCache, cache_dir, entry_name
     from stsenv.lock import KeyLock
 
     directory = cache_dir(environ)
     CredentialCache(directory).ensure_directory()
     name = entry_name("sso-token", token_cache.token_path(settings, environ))  # `logout --all` removes it with the rest
-    return KeyLock(os.path.join(directory, name)[: -len(".json")], purpose, terminal.tell, lock_timeouts(environ), answered)
-
-
-def _file_version(path):
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_ino, info.st_mtime_ns, info.st_size
+    return KeyLock(os.path.join(directory, name)[: -len(".json")], purpose)
 
 
 def _who(settings):

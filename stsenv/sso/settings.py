@@ -19,16 +19,13 @@ stsenv to every SDK, which sees no SSO settings of its own. A profile that sets 
 beside `sso_session` must agree with the session, as botocore insists.
 
 Resolution runs this on the warm path (`stsenv serve` of an SSO profile reads the cache once it has the key),
-so it reads only what it is given and imports nothing: no boto3, json, re or hashlib.
+so it reads only what it is given and imports nothing heavy: no boto3, json, re or hashlib.
 """
 
-from stsenv import inifile
-from stsenv.config import PARTITION_SUFFIXES, PARTITIONS, PROFILE_NAME_CHARS, PROFILE_NAME_MAX
+from stsenv import endpoints, kinds
+from stsenv.config import PROFILE_NAME_CHARS, PROFILE_NAME_MAX
 from stsenv.errors import ConfigError
 
-# The settings that make a profile an SSO profile of credentials (botocore's SSOProvider needs one of them).
-MARKERS = ("sso_account_id", "sso_role_name")
-SESSION_SECTION = "sso-session"
 ROLE_NAME_MAX = 32  # a permission set's name: AWSReservedSSO_<name>_<16 hex> is an IAM role name of at most 64
 URL_MAX = 1024
 _DIGITS = frozenset("0123456789")
@@ -39,7 +36,7 @@ _SCOPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789:_.*-")
 
 
 class SsoSettings:
-    """What one SSO profile (or one sso-session, for login and populate) says, checked.
+    """What one SSO profile (or one sso-session on its own, for populate) says, checked.
 
     `session` is the sso-session name (None for a legacy profile); `scopes` the registration scopes (None for
     a legacy profile, which registers without any and so gets no refresh token); `account_id`/`role_name` are
@@ -71,53 +68,28 @@ class SsoSettings:
 
     @property
     def partition(self):
-        return next((name for prefix, name in PARTITIONS.items() if self.region.startswith(prefix)), "aws")
+        return endpoints.partition_row(self.region)[1]
 
     def __repr__(self):
         return f"SsoSettings(profile={self.profile!r}, {self.described}, account={self.account_id!r}, role={self.role_name!r})"
 
 
-# ---- reading the files ---------------------------------------------------------------------------------
-
-
-def sessions_in(sections):
-    """{name: settings} of the `[sso-session NAME]` sections of a parsed config file (stsenv.inifile.parse).
-
-    config.AwsConfig keeps no such sections today: call this on what it parses (beside profiles and services).
-    """
-    sessions = {}
-    for section, values in sections.items():
-        words = section.split()
-        if len(words) == 2 and words[0] == SESSION_SECTION:
-            sessions[words[1]] = values
-    return sessions
-
-
-def read_sessions(path):
-    """The sso-sessions of the config file at `path` ({} without one): for callers that hold only an AwsConfig."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {getattr(error, 'strerror', None) or 'not UTF-8 text'}") from None
-    return sessions_in(inifile.parse(text, path))
+# ---- reading the profile -------------------------------------------------------------------------------
 
 
 def is_sso_profile(config, section):
     """Whether a profile's settings make it an SSO profile of credentials (a marker, prefixed or not)."""
-    return any(config.value(section, key) for key in MARKERS)
+    return kinds.SSO.marked_by(lambda key: config.value(section, key))
 
 
-def profile_settings(config, name, sessions):
-    """The checked SsoSettings of SSO profile `name` of `config` (an AwsConfig); `sessions` as sessions_in gives."""
+def profile_settings(config, name):
+    """The checked SsoSettings of SSO profile `name` of `config` (an AwsConfig, with its sso-session sections)."""
     section = config.section(name)
     where = f"profile {name!r}"
     session = config.value(section, "sso_session")
     if session:
         check_session_name(session, f"{where}: sso_session")
-        values = _session_values(sessions, session, where)
+        values = _session_values(config, session, where)
         start_url, region = _session_start(config, values, session)
         for key, value in (("sso_start_url", start_url), ("sso_region", region)):
             own = config.value(section, key)
@@ -130,28 +102,29 @@ def profile_settings(config, name, sessions):
     else:
         start_url, region = _start(config, section, where, "the profile")
         scopes = None
-    account_id, role_name = (config.value(section, key) for key in MARKERS)
-    missing = [key for key, value in zip(MARKERS, (account_id, role_name)) if value is None]
+    markers = kinds.SSO.markers
+    account_id, role_name = (config.value(section, key) for key in markers)
+    missing = [key for key, value in zip(markers, (account_id, role_name)) if value is None]
     if missing:
         raise ConfigError(f"{where} is missing {' and '.join(missing)}", f"add {' and '.join(missing)} (or the stsenv_ prefixed keys)")
     check_account_id(account_id, f"{where}: sso_account_id")
     check_role_name(role_name, f"{where}: sso_role_name")
-    portal, oidc = endpoints(config, section, region)
+    portal, oidc = service_endpoints(config, section, region)
     return SsoSettings(name, session, start_url, region, scopes, account_id, role_name, portal, oidc)
 
 
-def session_settings(config, session, sessions, section=None):
-    """The checked SsoSettings of sso-session `session` on its own (no account or role), for login and
-    populate; endpoints as for a profile with `section`'s settings (none: the environment's and the defaults)."""
+def session_settings(config, session, section=None):
+    """The checked SsoSettings of sso-session `session` on its own (no account or role), for populate;
+    endpoints as for a profile with `section`'s settings (none: the environment's and the defaults)."""
     check_session_name(session, "sso-session name")
-    values = _session_values(sessions, session, f"sso-session {session!r}")
+    values = _session_values(config, session, f"sso-session {session!r}")
     start_url, region = _session_start(config, values, session)
-    portal, oidc = endpoints(config, section or {}, region)
+    portal, oidc = service_endpoints(config, section or {}, region)
     return SsoSettings(None, session, start_url, region, _scopes(config, values, session), None, None, portal, oidc)
 
 
-def _session_values(sessions, session, where):
-    values = sessions.get(session)
+def _session_values(config, session, where):
+    values = config.sso_sessions.get(session)
     if values is None:
         raise ConfigError(f"{where} names sso-session {session}, but the config file has no [sso-session {session}] section")
     return values
@@ -188,48 +161,24 @@ def _scopes(config, values, session):
 # ---- endpoints -------------------------------------------------------------------------------------------
 
 
-def endpoints(config, section, region):
-    """(portal URL, OIDC URL) as botocore picks them for the sso and sso-oidc clients: AWS_ENDPOINT_URL_SSO /
-    AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, the profile's `[services]` section (`sso =` / `sso_oidc =`
-    with a nested endpoint_url), the profile's endpoint_url; else https://portal.sso.REGION.amazonaws.com and
-    https://oidc.REGION.amazonaws.com (with the DNS suffix of the region's partition). All configured URLs
-    are ignored under ignore_configured_endpoint_urls / AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = true."""
-    dns = next((suffixes[0] for prefix, *suffixes in PARTITION_SUFFIXES if region.startswith(prefix)), "amazonaws.com")
-    portal = _configured(config, section, "sso") or f"https://portal.sso.{region}.{dns}"
-    oidc = _configured(config, section, "sso_oidc") or f"https://oidc.{region}.{dns}"
+def service_endpoints(config, section, region):
+    """(portal URL, OIDC URL) as botocore picks them for the sso and sso-oidc clients (endpoints.configured_endpoint:
+    AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, the profile's `[services]` section with
+    `sso =` / `sso_oidc =`, the profile's endpoint_url); else https://portal.sso.REGION.amazonaws.com and
+    https://oidc.REGION.amazonaws.com, with the DNS suffix of the region's partition."""
+    dns = endpoints.partition_row(region)[2]
+    portal = _configured(config, section, "sso", "access portal") or f"https://portal.sso.{region}.{dns}"
+    oidc = _configured(config, section, "sso_oidc", "OIDC") or f"https://oidc.{region}.{dns}"
     return portal, oidc
 
 
-def _configured(config, section, service):
+def _configured(config, section, service, what):
     """The configured endpoint URL of `service` (botocore's snake-case service id), checked; None when none is."""
-    environ = config.environ
-    ignore = environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or config.value(section, "ignore_configured_endpoint_urls")
-    if (ignore or "").lower() == "true":
-        return None
-    variable = f"AWS_ENDPOINT_URL_{service.upper()}"
-    found = environ.get(variable)
-    origin = variable
-    if not found:
-        found, origin = environ.get("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL"
-    if not found:
-        found, origin = _services_endpoint(config, section, service), f"the [services] {service} endpoint_url"
-    if not found:
-        found, origin = config.value(section, "endpoint_url"), "endpoint_url"
+    found = endpoints.configured_endpoint(config, section, service)
     if found:
-        check_endpoint(found, origin)
+        where = f"AWS_ENDPOINT_URL_{service.upper()}, AWS_ENDPOINT_URL, [services] {service} or endpoint_url"
+        check_endpoint(found, f"the IAM Identity Center {what} endpoint ({where})")
     return found or None
-
-
-def _services_endpoint(config, section, service):
-    name = config.value(section, "services")
-    if not name:
-        return None
-    if name not in config.services:
-        raise ConfigError(
-            f"the profile names services = {_shown(name)}, but there is no [services {_shown(name)}] section",
-            f"add the section to {config.config_path} or remove the services line",
-        )
-    return inifile.nested(config.services[name].get(service, "")).get("endpoint_url")
 
 
 # ---- the Source of an SSO profile --------------------------------------------------------------------------
