@@ -32,9 +32,26 @@ ROOT_FLAGS = ("target_principal", "task_policy_arn")
 
 
 def add_override_arguments(parser):
-    """`--duration-seconds` and `--region`, for a profile (stsenv.resolution.Overrides) or an ad-hoc session."""
+    """`--duration-seconds` and `--region`, for a profile (Overrides) or an ad-hoc session."""
     parser.add_argument("--duration-seconds", type=int, metavar="S", help="how long the credentials last (within what AWS allows their kind)")
     parser.add_argument("--region", help="the region to use the credentials in (an ad-hoc session also calls STS there)")
+
+
+class Overrides:
+    """What the command line changes in the profile it names, for one run.
+
+    `duration`: the seconds its session lasts (`--duration-seconds`), within its kind's range; it is a
+    param like the profile's own duration_seconds, so part of the cache key. `region`: where its credentials
+    are used (`--region`: the region `use` and `exec` export, the console's region). It never changes where
+    STS is called: credentials from the profile's own STS endpoint work in every region of its partition,
+    so `--region` shares the profile's cache entry, and a region of another partition is refused.
+    """
+
+    __slots__ = ("duration", "region")
+
+    def __init__(self, duration=None, region=None):
+        self.duration = duration
+        self.region = region
 
 
 def add_session_arguments(parser):

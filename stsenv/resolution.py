@@ -4,7 +4,7 @@ signs each STS call, where MFA sessions open, and the limits AWS sets on chains.
 `resolve(config, name)` is the whole pipeline, top to bottom. Each kind a profile names has one builder
 here, registered for its row with `@builds(kind)`; the credentials a profile holds itself (keys, another
 tool's credential_process) and the MFA session opened on keys are built by own_credentials. What the
-command line changes in the profile it names (`--duration-seconds`, `--region`: Overrides) is applied here
+command line changes in the profile it names (`--duration-seconds`, `--region`: adhoc.Overrides) is applied here
 too, so every command reads it the same way. The warm path resolves a profile too, so nothing heavy is
 imported here (no boto3, json or re); checking values against AWS's limits waits for the cold path
 (stsenv.validate).
@@ -40,23 +40,6 @@ def builds(kind):
     return register
 
 
-class Overrides:
-    """What the command line changes in the profile it names, for one run.
-
-    `duration`: the seconds its session lasts (`--duration-seconds`), within its kind's range; it is a
-    param like the profile's own duration_seconds, so part of the cache key. `region`: where its credentials
-    are used (`--region`: the region `use` and `exec` export, the console's region). It never changes where
-    STS is called: credentials from the profile's own STS endpoint work in every region of its partition,
-    so `--region` shares the profile's cache entry, and a region of another partition is refused.
-    """
-
-    __slots__ = ("duration", "region")
-
-    def __init__(self, duration=None, region=None):
-        self.duration = duration
-        self.region = region
-
-
 def resolve(config, name, seen=(), mfa=None, named_by=None, overrides=None):
     """The Source chain that yields profile `name`'s credentials.
 
@@ -64,7 +47,7 @@ def resolve(config, name, seen=(), mfa=None, named_by=None, overrides=None):
     role further up the chain: the MFA session is opened on the long-lived keys at the root of the chain
     when there are such keys, so that one code serves every role that sources from them. `named_by` is the
     setting of the profile before that names this one, for the message when it does not exist. `overrides`
-    (Overrides) change the profile `name` itself, checked before anything is built.
+    (adhoc.Overrides) change the profile `name` itself, checked before anything is built.
     """
     if name in seen:
         raise ConfigError(f"profile loop: {' -> '.join(seen + (name,))}")

@@ -2,13 +2,11 @@
 checked field by field and exchanged at the local federation endpoint's `login` (tests/localsignin.py)."""
 
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qsl, urlsplit
 
-import pyotp
 import pytest
 
 from conftest import SESSION_NAME

@@ -3,12 +3,10 @@ are its own, nesting is refused; with --server it gets a loopback credentials en
 by the real aws CLI and boto3, guarded by a token, and renewed past the first credentials' expiry."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pexpect
 import pyotp

@@ -1,4 +1,4 @@
-"""`--duration-seconds` and `--region` on any profile (stsenv.resolution.Overrides): the duration checked
+"""`--duration-seconds` and `--region` on any profile (stsenv.adhoc.Overrides): the duration checked
 against the kind's range before any call and part of the cache key; the region exported, never where STS is
 called, so it shares the profile's cache entry."""
 

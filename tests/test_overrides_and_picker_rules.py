@@ -8,10 +8,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from stsenv import history, picker, signin
+from stsenv.adhoc import Overrides
 from stsenv.cli import split_command_line
 from stsenv.config import AwsConfig
 from stsenv.errors import ConfigError
-from stsenv.resolution import Overrides, resolve
+from stsenv.resolution import resolve
 
 CONFIG = """
 [profile keys]

@@ -22,7 +22,7 @@ from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.endpoints import partition, region
 from stsenv.errors import ConfigError
-from stsenv.resolution import Overrides, console_federation, resolve
+from stsenv.resolution import console_federation, resolve
 from stsenv.settings import sts_read_timeout
 
 
@@ -72,14 +72,14 @@ def run(args):
 
 def signing_in(config, profile, duration, region_name, options):
     """The Source whose credentials sign in for `profile` (see the module docstring)."""
-    source = resolve(config, profile, overrides=Overrides(region=region_name))
+    source = resolve(config, profile, overrides=adhoc.Overrides(region=region_name))
     kind = source.kind
     if kind is kinds.ASSUME_ROOT:
         raise ConfigError(f"profile {profile!r} is a root-task session (AssumeRoot), which cannot sign in to the console")
     if kind.role_session or kind is kinds.FEDERATION:
         if duration is None:
             return source
-        return resolve(config, profile, overrides=Overrides(duration=duration, region=region_name))
+        return resolve(config, profile, overrides=adhoc.Overrides(duration=duration, region=region_name))
     keys = source
     if kind is kinds.MFA_SESSION:
         keys = source.parent

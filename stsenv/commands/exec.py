@@ -21,7 +21,7 @@ from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.endpoints import user_regions
 from stsenv.errors import ConfigError
-from stsenv.resolution import Overrides, region_in_use, resolve
+from stsenv.resolution import region_in_use, resolve
 
 NESTING_MARKER = "STSENV_EXEC"
 # Variables that would give the command other credentials than the server's: SDKs read them first.
@@ -73,7 +73,7 @@ def run(args):
 
         profile = picker.choose(config, "exec", args.interactive)
     _check_nesting(environ, profile, args.allow_nested)
-    overrides = Overrides(args.duration_seconds, args.region) if args.duration_seconds is not None or args.region else None
+    overrides = adhoc.Overrides(args.duration_seconds, args.region) if args.duration_seconds is not None or args.region else None
     source = resolve(config, profile, overrides=overrides)
     options = Options(args.interactive, args.token_code, environ)
     broker = Broker(options)

@@ -12,7 +12,7 @@ from stsenv.broker import Broker, Options
 from stsenv.config import AwsConfig
 from stsenv.endpoints import user_regions
 from stsenv.errors import ConfigError
-from stsenv.resolution import Overrides, region_in_use, resolve
+from stsenv.resolution import region_in_use, resolve
 
 
 def register(commands):
@@ -52,7 +52,7 @@ def run(args):
         config = AwsConfig()
         profile = adhoc.use_profile(config, args)
     elif args.duration_seconds is not None or args.region is not None:
-        overrides = Overrides(duration=args.duration_seconds, region=args.region)
+        overrides = adhoc.Overrides(duration=args.duration_seconds, region=args.region)
     assertion = read_input_file(args.saml_assertion_file, "--saml-assertion-file") if args.saml_assertion_file else None
     return use(
         profile or args.profile,
@@ -132,7 +132,7 @@ def refresh(profile, *, shell=None, fmt="shell"):
 def use(profile, *, shell=None, fmt="shell", interactive=True, token_code=None, clear=False, config=None, saml_assertion=None, options=None, overrides=None):
     """Print the block for `profile`; `config` may carry profiles made from flags (stsenv.adhoc); `options`
     (broker.Options) replaces those made of `interactive` and `token_code` (stsenv.refresh); `overrides`
-    (stsenv.resolution.Overrides) what --duration-seconds and --region change in a profile."""
+    (stsenv.adhoc.Overrides) what --duration-seconds and --region change in a profile."""
     environ = os.environ
     shell = shell or default_shell(environ)
     if not clear:
