@@ -64,6 +64,7 @@ class Broker:
         self.options = options
         self.cache = CredentialCache(cache_dir(options.environ))
         self._told_uncached = False
+        self._uncached = {}  # cache key -> Credentials of a source the cache does not keep (see uncached)
 
     def credentials(self, source):
         """Fresh enough credentials for `source` as the credentials a user or SDK will hold."""
@@ -112,7 +113,7 @@ class Broker:
         from stsenv import providers, terminal
 
         if not source.cacheable:
-            return providers.fetch(source, None, self.options)
+            return self.uncached(source, needed)
         timeouts = self.options.lock_timeouts()
         _validate_chain(source)  # before any lock: a profile AWS would refuse leaves no lock file behind
         began = time.time()
@@ -218,14 +219,25 @@ class Broker:
 
         return check
 
+    def uncached(self, source, needed):
+        """The credentials of a source the cache does not keep (a credential_process, keys in the files), asked
+        for once per run while they have more than `needed` seconds left: a command that needs them twice
+        (console looks at them, then they sign GetFederationToken) runs a credential_process once, and a
+        long-lived `exec --server` asks again only when they run out."""
+        from stsenv import providers
+
+        key = source.cache_key()
+        found = self._uncached.get(key)
+        if found is None or found.remaining() <= needed:
+            found = self._uncached[key] = providers.fetch(source, None, self.options)
+        return found
+
     def refresh_parent(self, parent):
         """The credentials that sign the next STS call: they need only outlive that call."""
         if parent is None:
             return None
         if not parent.cacheable:
-            from stsenv import providers
-
-            return providers.fetch(parent, None, self.options)
+            return self.uncached(parent, SIGNING_MARGIN)
         found = self.cache.read(parent)
         if found is not None and found.remaining() > SIGNING_MARGIN:
             return found

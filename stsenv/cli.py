@@ -30,7 +30,7 @@ COMMANDS = (
 EPILOG = """exit codes: 0 success, 1 AWS or the network refused or failed, 2 bad usage or configuration,
 3 an MFA code or an IAM Identity Center sign-in was needed and none could be had, 4 waiting for another
 stsenv ran out of time.
---debug (anywhere on the command line) prints what stsenv does, with secrets redacted."""
+--debug (anywhere among stsenv's own words, before any `--`) prints what stsenv does, with secrets redacted."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -43,7 +43,7 @@ def run():
 def _can_skip_teardown():
     import atexit
 
-    command = next((word for word in sys.argv[1:] if word != "--debug"), None)
+    command = next(iter(without_debug_flag(sys.argv[1:])[0]), None)
     threading = sys.modules.get("threading")
     return (
         command in FAST_EXIT_COMMANDS
@@ -56,9 +56,9 @@ def _can_skip_teardown():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if "--debug" in argv:
+    argv, debug = without_debug_flag(argv)
+    if debug:
         os.environ["STSENV_DEBUG"] = "1"
-        argv = [word for word in argv if word != "--debug"]
     try:
         return _dispatch(argv)
     except StsenvError as error:
@@ -75,6 +75,14 @@ def main(argv=None):
 
             sys.stderr.writelines(oneline(line, LINE_MAX) + "\n" for line in traceback.format_exc().splitlines())
         return _report(f"internal error ({type(error).__name__}); run with --debug for details and report it", 70)
+
+
+def without_debug_flag(argv):
+    """(argv without --debug, whether it was there): stsenv's --debug goes anywhere among its own words, but
+    what follows `--` is another command's (`stsenv exec prod -- terraform plan --debug`), left as it is."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    own = [word for word in argv[:end] if word != "--debug"]
+    return own + argv[end:], len(own) < end
 
 
 def _dispatch(argv):

@@ -71,8 +71,10 @@ def new_broker(environ):
     return Broker(Options(interactive=False, environ=environ))
 
 
-def role(parent=None, duration=3600, kind=ROLE):
-    params = {"role": "Admin"} if duration is None else {"role": "Admin", "duration": duration}
+def role(parent=None, duration=3600, kind=ROLE, params=None):
+    params = dict(params or {"role": "Admin"})
+    if duration is not None:
+        params["duration"] = duration
     return Source(kind, "prod", params, parent)
 
 
@@ -106,11 +108,17 @@ def test_a_miss_calls_the_provider_once_and_the_next_run_reads_the_cache(provide
     assert again.session_token == first.session_token
 
 
-def test_uncached_kinds_are_fetched_every_time_and_never_written(provider, environ):
+def test_uncached_kinds_are_fetched_once_per_run_while_they_last_and_never_written(provider, environ):
     source = role(kind=UNCACHED, duration=None)
     broker = new_broker(environ)
-    assert broker.credentials(source).access_key_id != broker.credentials(source).access_key_id
-    assert len(provider.calls) == 2
+    first = broker.credentials(source)
+    assert broker.credentials(source) is first and broker.refresh_parent(source) is first
+    assert len(provider.calls) == 1
+    assert new_broker(environ).credentials(source).access_key_id != first.access_key_id  # every run asks anew
+    provider.lifetime = SIGNING_MARGIN - 1
+    short = broker.credentials(role(kind=UNCACHED, duration=None, params={"role": "Other"}))
+    assert broker.refresh_parent(role(kind=UNCACHED, duration=None, params={"role": "Other"})) is not short  # too short to sign
+    assert len(provider.calls) == 4
     assert not os.path.exists(environ["STSENV_CACHE_DIR"])
 
 

@@ -132,6 +132,27 @@ def test_web_identity_role_session_signs_in_directly(world, home, sts, signin, t
     assert log_in(url)[0] == 302
 
 
+@pytest.mark.parametrize("with_token", [False, True], ids=["long-lived-keys", "session-keys"])
+def test_a_credential_process_source_runs_once(world, home, sts, signin, tmp_path, with_token):
+    """Console looks at a credential_process's answer (a session token or not), then signs with it: one run."""
+    keys = world.alice
+    if with_token:
+        keys = json.loads(home.stsenv("serve", "prod").stdout)
+        keys = {"access_key_id": keys["AccessKeyId"], "secret_access_key": keys["SecretAccessKey"], "session_token": keys["SessionToken"]}
+    answer = {"Version": 1, "AccessKeyId": keys["access_key_id"], "SecretAccessKey": keys["secret_access_key"]}
+    if with_token:
+        answer["SessionToken"] = keys["session_token"]
+    script = tmp_path / "creds"
+    script.write_text(f"#!/bin/sh\necho run >> {tmp_path / 'runs'}\necho '{json.dumps(answer)}'\n")
+    script.chmod(0o755)
+    home.write_config(home.config.read_text() + f"\n[profile tool]\ncredential_process = {script}\nregion = eu-west-1\n")
+    _, fields, url = printed_url(home, signin, "tool")
+    assert (tmp_path / "runs").read_text() == "run\n"
+    assert token_info(signin, fields["SigninToken"])["kind"] == ("assumed-role" if with_token else "federated")
+    assert sts.calls("GetFederationToken") == (0 if with_token else 1)
+    assert log_in(url)[0] == 302
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

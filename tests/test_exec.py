@@ -102,9 +102,10 @@ def test_a_command_is_required(world, home, sts):
 
 
 def test_words_after_dashes_are_the_commands(world, home, sts):
-    result = run(home, "exec", "prod", "--", PY, "-c", "import sys; print(sys.argv[1:])", "--server", "--region", "x", "--")
+    result = run(home, "exec", "prod", "--", PY, "-c", "import sys; print(sys.argv[1:])", "--server", "--debug", "--region", "x", "--")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "['--server', '--region', 'x', '--']\n"
+    assert result.stdout == "['--server', '--debug', '--region', 'x', '--']\n"
+    assert "stsenv[debug]" not in result.stderr  # the command's --debug is not stsenv's
 
 
 def test_nesting_another_profile_is_refused_unless_asked(world, home, sts):

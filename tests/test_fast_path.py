@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from stsenv import exports
 from stsenv.cli import build_parser
-from stsenv.main import USE_CHOICES, _simple_use
+from stsenv.main import USE_CHOICES, _simple_use, without_debug_flag
 from stsenv.errors import ConfigError
 
 PARSER = build_parser()
@@ -88,3 +88,17 @@ def test_the_table(words, expected):
 
 def test_the_fast_paths_choices_are_argparses():
     assert USE_CHOICES == {"shell": exports.SHELLS, "fmt": exports.FORMATS}
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--debug", "serve", "prod"], (["serve", "prod"], True)),
+        (["use", "prod", "--debug"], (["use", "prod"], True)),
+        (["serve", "prod"], (["serve", "prod"], False)),
+        (["exec", "prod", "--", "terraform", "plan", "--debug"], (["exec", "prod", "--", "terraform", "plan", "--debug"], False)),
+        (["exec", "--debug", "prod", "--", "cmd", "--debug", "--"], (["exec", "prod", "--", "cmd", "--debug", "--"], True)),
+    ],
+)
+def test_debug_is_stsenvs_only_before_dashes(argv, expected):
+    assert without_debug_flag(argv) == expected

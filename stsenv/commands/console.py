@@ -51,15 +51,15 @@ def run(args):
         from stsenv import picker
 
         profile = picker.choose(config, "console", args.interactive)
-    options = Options(args.interactive, args.token_code, environ)
-    source = signing_in(config, profile, args.duration_seconds, args.region, options)
+    broker = Broker(Options(args.interactive, args.token_code, environ))
+    source = signing_in(config, profile, args.duration_seconds, args.region, broker)
     if args.session_duration is not None:
         check_session_duration(profile, source)
     section = config.section(profile)
     where = partition(config, section)
     page = signin.destination(where, args.region or region(config, section), args.service)
     endpoint = signin.federation_endpoint(where, environ)
-    credentials = Broker(options).credentials(source)
+    credentials = broker.credentials(source)
     terminal.debug(f"console: {profile} signs in with {source.kind.name} credentials at {endpoint}")
     token = signin.signin_token(credentials, endpoint, sts_read_timeout(environ), args.session_duration)
     url = signin.login_url(endpoint, token, page)
@@ -70,7 +70,7 @@ def run(args):
     return open_browser(url)
 
 
-def signing_in(config, profile, duration, region_name, options):
+def signing_in(config, profile, duration, region_name, broker):
     """The Source whose credentials sign in for `profile` (see the module docstring)."""
     source = resolve(config, profile, overrides=adhoc.Overrides(region=region_name))
     kind = source.kind
@@ -87,17 +87,16 @@ def signing_in(config, profile, duration, region_name, options):
             f"stsenv: an MFA session (GetSessionToken) cannot sign in to the console; "
             f"signing in with the keys of {keys.profile!r} through GetFederationToken"
         )
-    if keys.private.get("session_token") or kind is kinds.PROCESS and _carries_session_token(keys, options):
+    if keys.private.get("session_token") or kind is kinds.PROCESS and _carries_session_token(keys, broker):
         if duration is not None:
             raise ConfigError(f"--duration-seconds: profile {profile!r} holds temporary credentials, whose duration is not stsenv's to choose")
         return keys
     return console_federation(config, profile, keys, duration)
 
 
-def _carries_session_token(process_source, options):
-    from stsenv import providers
-
-    return providers.fetch(process_source, None, options).session_token is not None
+def _carries_session_token(process_source, broker):
+    """Whether a credential_process answers with a session token (its run is kept: it signs what follows)."""
+    return broker.uncached(process_source, 0).session_token is not None
 
 
 def check_session_duration(profile, source):
