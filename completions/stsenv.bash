@@ -14,7 +14,7 @@ _stsenv_global_flags='--help --version --debug'
 _stsenv_value_flags=' --shell --format --token-code --refresh --role-arn --source-profile --role-session-name
     --duration-seconds --external-id --serial-number --policy --policy-arns --tags --source-identity
     --saml-assertion-file --target-principal --task-policy-arn --region --mfa-serial --output --query --profile
-    --audience --signing-algorithm --template --service --session-duration '
+    --audience --signing-algorithm --template --service --session-duration --sso-session '
 
 # __stsenv_flags: the flags of command $1.
 _stsenv_command_flags() {
@@ -25,8 +25,8 @@ _stsenv_command_flags() {
     configure) __stsenv_flags='--role-arn --source-profile --region --mfa-serial --external-id --role-session-name
         --duration-seconds' ;;
     ls) __stsenv_flags='--names --output' ;;
-    login) __stsenv_flags='--token-code --force --no-browser' ;;
-    logout) __stsenv_flags='--all --sso' ;;
+    login) __stsenv_flags='--token-code --force --no-browser --sso-session' ;;
+    logout) __stsenv_flags='--all --sso --sso-session' ;;
     init) __stsenv_flags='--prompt' ;;
     whoami | key-info | decode) __stsenv_flags='--profile --region --output --query' ;;
     web-identity-token) __stsenv_flags='--audience --signing-algorithm --duration-seconds --tags --profile --region

@@ -121,6 +121,7 @@ complete -c stsenv -n "__fish_seen_subcommand_from login" -l force -d 'open a ne
 complete -c stsenv -n "__fish_seen_subcommand_from login" -l no-browser -d 'SSO: only print the URL and code'
 complete -c stsenv -n "__fish_seen_subcommand_from logout" -l all -d 'everything in the cache'
 complete -c stsenv -n "__fish_seen_subcommand_from logout" -l sso -d 'also end the IAM Identity Center session'
+complete -c stsenv -n "__fish_seen_subcommand_from login logout" -l sso-session -x -d 'an sso-session by its name'
 
 complete -c stsenv -n "__fish_seen_subcommand_from init" -l prompt -d 'also put the segment in front of the prompt'
 complete -c stsenv -n "__fish_seen_subcommand_from web-identity-token" -l audience -x -d 'who the token is for'

@@ -95,3 +95,44 @@ def test_ls_says_when_a_refresh_failed_and_when_stsenv_tries_again(world, home, 
     assert 0 < rows["prod"]["retry_after"] - time.time() <= 60 and rows["prod-role"]["retry_after"] is None
     (line,) = [line for line in home.stsenv("ls").stdout.splitlines() if line.startswith("prod ")]
     assert re.search(r"9m left \(until \d\d:\d\d\); refresh failed, next try in \d+s$", line), line
+
+
+def test_ls_shows_the_identity_center_sign_in_of_every_profile_that_goes_through_it(world, home, sts, tmp_path):
+    """From the token file where the aws CLI keeps it: signed in, expired but renewable, signed out, unusable."""
+    from localsso import token_cache_path
+
+    from stsenv.credentials import iso_utc
+
+    def iso_in(seconds):
+        return iso_utc(time.time() + seconds)
+
+    every_kind(home, world, tmp_path)
+    home.write_config(home.config.read_text() + f"\n[profile via-sso]\nrole_arn = {world.role_arn}\nsource_profile = sso\n")
+    token = token_cache_path(home.path, "corp")
+    token.parent.mkdir(parents=True)
+    registration = {"clientId": "client", "clientSecret": "lssecret", "registrationExpiresAt": iso_in(86400)}
+
+    def ls(contents):
+        token.write_text(json.dumps(contents) if isinstance(contents, dict) else contents)
+        result = home.stsenv("ls", "--output", "json")
+        assert result.returncode == 0, result.stderr
+        rows = {row["profile"]: row for row in json.loads(result.stdout)}
+        assert rows["base"]["sso_sign_in"] is None and rows["prod"]["sso_sign_in"] is None
+        assert rows["via-sso"]["sso_sign_in"] == rows["sso"]["sso_sign_in"] == rows["sso-served"]["sso_sign_in"]
+        table = {line.split()[0]: line for line in home.stsenv("ls").stdout.splitlines()[1:]}
+        return rows["sso"]["sso_sign_in"], table["via-sso"]
+
+    sign_in, line = ls({"accessToken": "lstoken", "expiresAt": iso_in(7200), **registration})
+    assert (sign_in["session"], sign_in["state"]) == ("sso-session corp", "signed in") and 7100 < sign_in["seconds_left"] <= 7200
+    assert re.search(r"; IAM Identity Center signed in until \d\d:\d\d$", line), line
+    sign_in, line = ls({"accessToken": "lstoken", "expiresAt": iso_in(-60), "refreshToken": "lsrefresh", **registration})
+    assert sign_in["state"] == "renewable" and sign_in["seconds_left"] is None and sign_in["expires"].endswith("Z")
+    assert line.endswith("; IAM Identity Center sign-in expired, renewed on next use")
+    sign_in, line = ls({"accessToken": "lstoken", "expiresAt": iso_in(-60), **registration})
+    assert sign_in["state"] == "signed out" and line.endswith("; IAM Identity Center signed out: stsenv login via-sso")
+    sign_in, line = ls("not json\n")
+    assert sign_in["state"] == "unusable" and line.endswith("; IAM Identity Center token unusable: stsenv login via-sso")
+    token.unlink()
+    result = json.loads(home.stsenv("ls", "--output", "json").stdout)
+    assert {row["profile"]: row["sso_sign_in"]["state"] for row in result if row["sso_sign_in"]} == dict.fromkeys(("sso", "sso-served", "via-sso"), "signed out")
+    assert sts.calls() == 0

@@ -134,6 +134,34 @@ def test_one_login_serves_every_profile_of_the_session(world, sso):
     assert "already signed in" in stderr and sso.calls("StartDeviceAuthorization") == 1
 
 
+def test_login_by_sso_session_name_serves_its_profiles(world, sso):
+    """`stsenv login --sso-session corp`, as `aws sso login --sso-session corp`: no profile needed."""
+    login = Login(world, "--sso-session", "corp", "--no-browser")
+    sso.approve(login.code())
+    _, stderr = login.finish()
+    assert SIGNED_IN.match(stderr.splitlines()[-1])
+    assert world.aws_identity("dev") == sso.assumed_role_arn(ACCOUNT, "Developer")
+    _, stderr = Login(world, "dev-admin", "--no-browser").finish()
+    assert "already signed in" in stderr and sso.calls("StartDeviceAuthorization") == 1
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((), "stsenv: name a profile or give --sso-session NAME (stsenv login PROFILE, or stsenv login --sso-session NAME)"),
+        (("dev", "--sso-session", "corp"), "stsenv: name a profile or give --sso-session NAME"),
+        (("--sso-session", "nosuch"), "stsenv: the config file has no [sso-session nosuch] section"),
+        (("--sso-session", "bad\nname"), "stsenv: sso-session name 'bad\\nname' is not a valid name"),
+        (("--sso-session", "corp", "--token-code", "123456"), "stsenv: sso-session 'corp' signs in to IAM Identity Center, which asks for no MFA code here"),
+    ],
+    ids=["neither", "both", "unknown", "hostile", "code"],
+)
+def test_login_names_one_profile_or_one_session(world, sso, args, words):
+    _, stderr = Login(world, *args, "--no-browser").finish(expected=2)
+    assert stderr.startswith(words) and stderr.count("\n") == 1
+    assert sso.calls() == 0
+
+
 def test_slow_down_adds_five_seconds_to_the_interval(world, sso):
     sso.inject_error("CreateToken", "SlowDownException", "Client is polling too fast")
     login = Login(world, "dev", "--no-browser")

@@ -50,6 +50,25 @@ def test_logout_sso_ends_the_session_removes_its_token_and_every_profile_s_crede
     assert served_after.returncode == 3 and "`stsenv login dev`" in served_after.stderr
 
 
+def test_logout_by_sso_session_name_ends_it_and_removes_its_profiles_credentials(home, sso, sts):
+    world = SsoWorld(home, sso)
+    role_arn = sts.create_role("Deploy")
+    world.add_config(f"[profile deploy]\nrole_arn = {role_arn}\nsource_profile = dev\n")
+    token = world.write_token()
+    world.write_token("legacy")
+    served(world, "dev", "dev-admin", "deploy", "legacy")
+    result = world.stsenv("logout", "--sso-session", "corp")
+    assert result.returncode == 0, result.stderr
+    assert f"ended the session and removed the IAM Identity Center token of sso-session corp: {world.token_path()}" in result.stderr
+    assert "removed 3 cached credentials for sso-session corp" in result.stderr
+    assert [entry["profile"] for entry in home.cache_entries().values()] == ["legacy"]  # another session's
+    assert not world.token_path().exists() and world.token_path("legacy").exists()
+    assert sso.calls("Logout") == 1 and not sso.access_token_valid(token["accessToken"])
+    for args in (("--sso-session", "nosuch"), ("dev", "--sso-session", "corp"), ("--sso",), ("--all", "--sso-session", "corp")):
+        refused = world.stsenv("logout", *args)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, (args, refused.stderr)
+
+
 def test_logout_sso_of_a_profile_that_is_not_sso_is_refused(home, sso, world):
     SsoWorld(home, sso).add_config(f"[profile prod2]\nrole_arn = {world.role_arn}\nsource_profile = base\n")
     result = home.stsenv("logout", "--sso", "prod2")

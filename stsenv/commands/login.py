@@ -1,5 +1,6 @@
 """`stsenv login PROFILE`: ask for the MFA code now and cache the MFA session every role of its keys uses; for
-a profile of IAM Identity Center (SSO), sign in to its session (one sign-in for all its profiles)."""
+a profile of IAM Identity Center (SSO), sign in to its session (one sign-in for all its profiles).
+`stsenv login --sso-session NAME` signs in to an sso-session by its name, as `aws sso login --sso-session` does."""
 
 import os
 import sys
@@ -14,7 +15,8 @@ from stsenv.resolution import resolve
 
 def register(commands):
     parser = commands.add_parser("login", help="ask for the MFA code now and cache the MFA session, or sign in to IAM Identity Center")
-    parser.add_argument("profile")
+    parser.add_argument("profile", nargs="?")
+    parser.add_argument("--sso-session", metavar="NAME", help="sign in to this [sso-session NAME] of the config file, whatever profile uses it")
     parser.add_argument("--token-code", help="the MFA code, - to read it from stdin (otherwise mfa_process, TOTP, or the terminal)")
     parser.add_argument("--force", action="store_true", help="open a new session (or sign in again) even if one is cached")
     parser.add_argument("--no-browser", action="store_true", help="SSO: only print the URL and code to open, never open a browser")
@@ -31,12 +33,20 @@ def sso_of(source):
 
 
 def run(args):
+    if bool(args.profile) == bool(args.sso_session):
+        raise ConfigError("name a profile or give --sso-session NAME", "stsenv login PROFILE, or stsenv login --sso-session NAME")
+    if args.sso_session:
+        from stsenv.sso.settings import session_settings
+
+        _no_code(args, f"sso-session {args.sso_session!r}")
+        return sign_in(session_settings(AwsConfig(), args.sso_session), no_browser=args.no_browser, force=args.force)
     source = resolve(AwsConfig(), args.profile)
     sso = sso_of(source)
     if sso is not None:
-        if args.token_code:
-            raise ConfigError(f"profile {args.profile!r} signs in to IAM Identity Center, which asks for no MFA code here", "leave out --token-code")
-        return sign_in(sso, no_browser=args.no_browser, force=args.force)
+        from stsenv.sso.settings import from_source
+
+        _no_code(args, f"profile {args.profile!r}")
+        return sign_in(from_source(sso), no_browser=args.no_browser, force=args.force)
     session = mfa_session_of(source)
     if session is None:
         raise ConfigError(
@@ -53,12 +63,15 @@ def run(args):
     return 0
 
 
-def sign_in(node, no_browser, force):
-    """The device authorization flow for the session of SSO Source `node`, unless its token is good (stsenv.sso.device_login)."""
-    from stsenv.sso import device_login
-    from stsenv.sso.settings import from_source
+def _no_code(args, what):
+    if args.token_code:
+        raise ConfigError(f"{what} signs in to IAM Identity Center, which asks for no MFA code here", "leave out --token-code")
 
-    settings = from_source(node)
+
+def sign_in(settings, no_browser, force):
+    """The device authorization flow for the session of SsoSettings `settings`, unless its token is good (stsenv.sso.device_login)."""
+    from stsenv.sso import device_login
+
     result = device_login.login(settings, os.environ, no_browser=no_browser, force=force)
     done = "signed in to" if result.signed_in else "already signed in to"
     print(f"stsenv: {done} IAM Identity Center ({settings.described}) until {result.expiration}", file=sys.stderr)

@@ -117,16 +117,18 @@ def session_settings(config, session, section=None):
     """The checked SsoSettings of sso-session `session` on its own (no account or role), for populate;
     endpoints as for a profile with `section`'s settings (none: the environment's and the defaults)."""
     check_session_name(session, "sso-session name")
-    values = _session_values(config, session, f"sso-session {session!r}")
+    values = _session_values(config, session, None)
     start_url, region = _session_start(config, values, session)
     portal, oidc = service_endpoints(config, section or {}, region)
     return SsoSettings(None, session, start_url, region, _scopes(config, values, session), None, None, portal, oidc)
 
 
 def _session_values(config, session, where):
+    """The settings of [sso-session `session`]; `where` names what asked for it (None: the command line)."""
     values = config.sso_sessions.get(session)
     if values is None:
-        raise ConfigError(f"{where} names sso-session {session}, but the config file has no [sso-session {session}] section")
+        named = f"{where} names sso-session {session}, but the" if where else "the"
+        raise ConfigError(f"{named} config file has no [sso-session {session}] section")
     return values
 
 
