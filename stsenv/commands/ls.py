@@ -82,10 +82,8 @@ def sso_sign_in(node, environ):
 
 
 def sso_state(row):
-    """The table's words for a profile's IAM Identity Center sign-in ("" when it has none)."""
+    """The table's words for the IAM Identity Center sign-in of a profile that has one."""
     sign_in = row["sso_sign_in"]
-    if sign_in is None:
-        return ""
     state = sign_in["state"]
     if state == "signed in":
         until = time.strftime("%H:%M", time.localtime(time.time() + sign_in["seconds_left"]))
