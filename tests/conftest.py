@@ -232,3 +232,16 @@ def pytest_runtest_makereport(item, call):
         seen = ", ".join(sorted({f"{event} (thread {thread})" for event, thread in started}))
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid} is not marked slow, but its {report.when} started something: {seen}. Mark it slow (see tests/conftest.py)."
+
+
+# ---- this process's secrets ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def own_secrets(monkeypatch):
+    """Each test starts with none of the secrets stsenv.redact saw in other tests of this process. Tests that
+    fuzz credentials register whatever they drew, and Hypothesis also draws the package's own string literals
+    (`--debug` once became a "secret", masking another test's expected message)."""
+    from stsenv import redact
+
+    monkeypatch.setattr(redact, "_secrets", set())
