@@ -104,15 +104,26 @@ def sts_endpoint(config, section):
         from stsenv.oneline import oneline
 
         raise ConfigError(f"sts_regional_endpoints = {oneline(mode, 100)} is not valid", "use regional or legacy")
-    fips = (config.setting(section, "use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT") or "").lower() == "true"
-    dualstack = (config.setting(section, "use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT") or "").lower() == "true"
-    variant = fips or dualstack
-    if name is None or not variant and (name == "aws-global" or mode == "legacy" and name in LEGACY_GLOBAL_REGIONS):
+    fips, dualstack = endpoint_variants(config, section)
+    if name is None or not (fips or dualstack) and (name == "aws-global" or mode == "legacy" and name in LEGACY_GLOBAL_REGIONS):
         return {"endpoint": "https://sts.amazonaws.com", "region": "us-east-1"}
+    return {"endpoint": regional_url("sts", name, fips, dualstack), "region": "us-east-1" if name == "aws-global" else name}
+
+
+def endpoint_variants(config, section):
+    """(fips, dual-stack): use_fips_endpoint and use_dualstack_endpoint of the profile or the environment."""
+    fips = config.setting(section, "use_fips_endpoint", "AWS_USE_FIPS_ENDPOINT") or ""
+    dualstack = config.setting(section, "use_dualstack_endpoint", "AWS_USE_DUALSTACK_ENDPOINT") or ""
+    return fips.lower() == "true", dualstack.lower() == "true"
+
+
+def regional_url(prefix, name, fips, dualstack):
+    """`https://PREFIX.REGION.DNS-SUFFIX` as the rule sets of STS, SSO and SSO OIDC build it: PREFIX-fips for FIPS
+    (except in GovCloud without dual-stack, whose plain endpoint is FIPS already), the partition's dual-stack
+    suffix (api.aws) for dual-stack."""
     _, _, dns, dualstack_dns = partition_row(name)
-    fips_host = fips and (dualstack or not name.startswith("us-gov-"))  # GovCloud's plain endpoint is FIPS already
-    host = f"{'sts-fips' if fips_host else 'sts'}.{name}.{dualstack_dns if dualstack else dns}"
-    return {"endpoint": f"https://{host}", "region": "us-east-1" if name == "aws-global" else name}
+    fips_host = fips and (dualstack or not name.startswith("us-gov-"))
+    return f"https://{prefix}{'-fips' if fips_host else ''}.{name}.{dualstack_dns if dualstack else dns}"
 
 
 def configured_endpoint(config, section, service="sts"):

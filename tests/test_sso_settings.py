@@ -139,8 +139,53 @@ def test_endpoints_are_the_ones_botocore_uses(home, monkeypatch, extra, env, tmp
         monkeypatch.setenv(name, value)
     session = botocore.session.Session(session_vars={"profile": (None, None, "dev", None)})
     session.set_config_variable("config_file", str(home.config))
-    expected = tuple(session.create_client(service, region_name="eu-west-1").meta.endpoint_url for service in ("sso", "sso-oidc"))
-    assert (found.portal, found.oidc) == expected
+    assert (found.portal, found.oidc) == requested_endpoints(session, "eu-west-1")
+
+
+VARIANTS = [
+    ({"use_fips_endpoint": "true"}, {}),
+    ({"use_dualstack_endpoint": "true"}, {}),
+    ({"use_fips_endpoint": "true", "use_dualstack_endpoint": "true"}, {}),
+    ({}, {"AWS_USE_FIPS_ENDPOINT": "true"}),
+    ({"use_fips_endpoint": "false"}, {"AWS_USE_DUALSTACK_ENDPOINT": "true"}),
+]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-gov-west-1", "us-east-1"])
+@pytest.mark.parametrize(("extra", "env"), VARIANTS)
+def test_fips_and_dual_stack_endpoints_are_the_ones_botocore_uses(home, monkeypatch, region, extra, env):
+    """GovCloud's plain endpoint is FIPS already: botocore's rule sets keep it without dual-stack."""
+    profile = f"[profile dev]\nsso_start_url = {START}\nsso_region = {region}\nsso_account_id = 123456789012\nsso_role_name = D\n"
+    found = settings_of(home, profile + "".join(f"{k} = {v}\n" for k, v in extra.items()), env=env)
+    for name in [name for name in list(__import__("os").environ) if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    session = botocore.session.Session(session_vars={"profile": (None, None, "dev", None)})
+    session.set_config_variable("config_file", str(home.config))
+    assert (found.portal, found.oidc) == requested_endpoints(session, region)
+    assert "fips" in found.portal or "api.aws" in found.portal or region.startswith("us-gov-")
+
+
+def requested_endpoints(session, region):
+    """Where botocore's sso and sso-oidc clients send their first request (its rule sets, evaluated per request:
+    a client's meta.endpoint_url is the older endpoints.json answer, which has no GovCloud FIPS rule)."""
+    seen = []
+
+    def capture(request, **_):
+        seen.append(request.url.split("/", 3)[2])
+        raise KeyboardInterrupt  # stop before anything is sent
+
+    calls = (
+        ("sso", "get_role_credentials", {"roleName": "D", "accountId": "123456789012", "accessToken": "t"}),
+        ("sso-oidc", "create_token", {"clientId": "c", "clientSecret": "s", "grantType": "refresh_token", "refreshToken": "r"}),
+    )
+    for service, operation, params in calls:
+        client = session.create_client(service, region_name=region)
+        client.meta.events.register("before-send", capture)
+        with pytest.raises(KeyboardInterrupt):
+            getattr(client, operation)(**params)
+    return tuple(f"https://{host}" for host in seen)
 
 
 # ---- the Source of an SSO profile ------------------------------------------------------------------------

@@ -167,10 +167,11 @@ def service_endpoints(config, section, region):
     """(portal URL, OIDC URL) as botocore picks them for the sso and sso-oidc clients (endpoints.configured_endpoint:
     AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC, AWS_ENDPOINT_URL, the profile's `[services]` section with
     `sso =` / `sso_oidc =`, the profile's endpoint_url); else https://portal.sso.REGION.amazonaws.com and
-    https://oidc.REGION.amazonaws.com, with the DNS suffix of the region's partition."""
-    dns = endpoints.partition_row(region)[2]
-    portal = _configured(config, section, "sso", "access portal") or f"https://portal.sso.{region}.{dns}"
-    oidc = _configured(config, section, "sso_oidc", "OIDC") or f"https://oidc.{region}.{dns}"
+    https://oidc.REGION.amazonaws.com, with the DNS suffix of the region's partition, and their FIPS and
+    dual-stack variants (use_fips_endpoint, use_dualstack_endpoint) as botocore's rule sets build them."""
+    fips, dualstack = endpoints.endpoint_variants(config, section)
+    portal = _configured(config, section, "sso", "access portal") or endpoints.regional_url("portal.sso", region, fips, dualstack)
+    oidc = _configured(config, section, "sso_oidc", "OIDC") or endpoints.regional_url("oidc", region, fips, dualstack)
     return portal, oidc
 
 
