@@ -133,13 +133,7 @@ def test_endpoints_are_the_ones_botocore_uses(home, monkeypatch, extra, env, tmp
     profile = "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = D\n" + "".join(f"{k} = {v}\n" for k, v in extra.items())
     text = profile + "\n" + SESSION + "\n" + SERVICES
     found = settings_of(home, text, env=env)
-    for name in [name for name in list(__import__("os").environ) if name.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    session = botocore.session.Session(session_vars={"profile": (None, None, "dev", None)})
-    session.set_config_variable("config_file", str(home.config))
-    assert (found.portal, found.oidc) == requested_endpoints(session, "eu-west-1")
+    assert (found.portal, found.oidc) == requested_endpoints(home, monkeypatch, env, "eu-west-1")
 
 
 VARIANTS = [
@@ -157,19 +151,20 @@ def test_fips_and_dual_stack_endpoints_are_the_ones_botocore_uses(home, monkeypa
     """GovCloud's plain endpoint is FIPS already: botocore's rule sets keep it without dual-stack."""
     profile = f"[profile dev]\nsso_start_url = {START}\nsso_region = {region}\nsso_account_id = 123456789012\nsso_role_name = D\n"
     found = settings_of(home, profile + "".join(f"{k} = {v}\n" for k, v in extra.items()), env=env)
+    assert (found.portal, found.oidc) == requested_endpoints(home, monkeypatch, env, region)
+    assert "fips" in found.portal or "api.aws" in found.portal or region.startswith("us-gov-")
+
+
+def requested_endpoints(home, monkeypatch, env, region):
+    """Where botocore's sso and sso-oidc clients for profile `dev` of home's config, with `env` as the only AWS_
+    variables, send their first request (its rule sets, evaluated per request: a client's meta.endpoint_url is
+    the older endpoints.json answer, which has no GovCloud FIPS rule)."""
     for name in [name for name in list(__import__("os").environ) if name.startswith("AWS_")]:
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     session = botocore.session.Session(session_vars={"profile": (None, None, "dev", None)})
     session.set_config_variable("config_file", str(home.config))
-    assert (found.portal, found.oidc) == requested_endpoints(session, region)
-    assert "fips" in found.portal or "api.aws" in found.portal or region.startswith("us-gov-")
-
-
-def requested_endpoints(session, region):
-    """Where botocore's sso and sso-oidc clients send their first request (its rule sets, evaluated per request:
-    a client's meta.endpoint_url is the older endpoints.json answer, which has no GovCloud FIPS rule)."""
     seen = []
 
     def capture(request, **_):
